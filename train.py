@@ -1,0 +1,20 @@
+"""Train a video translator or conditional GAN: `python train.py generator=resnet_v4 disc=resnet11`."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from videogen3d.train import train
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    results = train(cfg)
+    # the value a Hydra sweeper optimises
+    metric = cfg.get("optimized_metric")
+    return results.get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()
