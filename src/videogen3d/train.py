@@ -36,11 +36,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
+    run_config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # compose() may add hydra
     for lg in loggers:
-        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        lg.log_hyperparams(OmegaConf.to_container(run_config, resolve=True))  # type: ignore[arg-type]
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     results: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    results["global_step"], results["epochs"] = trainer.global_step, trainer.current_epoch
 
     if cfg.get("test"):
         ckpt = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
@@ -77,8 +79,11 @@ def _print_summary(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
     table = Table(title="videogen3d run", show_header=False)
-    for key in sorted(results):
-        value = results[key]
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    Console().print(table)
+    for key in sorted(k for k, v in results.items() if isinstance(v, float)):
+        table.add_row(key, f"{results[key]:.4f}")
+    console.print(table)
+    for key in ("checkpoint", "last_checkpoint", "metrics_csv", "comparison_video", "comparison_png"):
+        if results.get(key):
+            console.print(f"{key:>17}: {results[key]}", soft_wrap=True, highlight=False)

@@ -19,6 +19,7 @@ from videogen3d.metrics.video import video_metrics
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
+_NOT_HPARAMS = ("generator", "disc", "reconstruction", "adversarial", "optimizer", "disc_optimizer", "scheduler")
 
 
 class VideoTranslationTask(pl.LightningModule):
@@ -38,8 +39,11 @@ class VideoTranslationTask(pl.LightningModule):
         frame_size: int | list[int] | None = None,
     ) -> None:
         super().__init__()
-        # the networks are saved in the checkpoint's state dict, not as hyper-parameters
-        self.save_hyperparameters(logger=False, ignore=["generator", "disc", "reconstruction", "adversarial"])
+        if frame_size is not None and not isinstance(frame_size, int):
+            frame_size = [int(v) for v in frame_size]  # plain types: checkpoints load with weights_only
+        # networks live in the state dict and factories as attributes: hparams hold plain values only
+        self.save_hyperparameters(logger=False, ignore=[*_NOT_HPARAMS])
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.generator = generator
         self.val_metrics = video_metrics("val/", frame_size=frame_size)
         self.test_metrics = video_metrics("test/", frame_size=frame_size)
@@ -90,12 +94,12 @@ class VideoTranslationTask(pl.LightningModule):
     # ------------------------------------------------------------------------- optimizers
     def _with_scheduler(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
         out: dict[str, Any] = {"optimizer": optimizer}
-        if self.hparams.scheduler is not None:
-            out["lr_scheduler"] = {"scheduler": self.hparams.scheduler(optimizer=optimizer), "interval": "epoch"}
+        if self.scheduler_factory is not None:
+            out["lr_scheduler"] = {"scheduler": self.scheduler_factory(optimizer=optimizer), "interval": "epoch"}
         return out
 
     def configure_optimizers(self) -> dict[str, Any]:
-        return self._with_scheduler(self.hparams.optimizer(params=self.generator.parameters()))
+        return self._with_scheduler(self.optimizer_factory(params=self.generator.parameters()))
 
 
 class TranslatorModule(VideoTranslationTask):

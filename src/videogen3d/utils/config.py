@@ -22,7 +22,8 @@ def instantiate_group(group: DictConfig | None) -> list[Any]:
 
 def check_config(cfg: DictConfig) -> None:
     """Refuse, before any data is rendered, a config with a missing mandatory value (``???``)."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    run_config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # compose() may add hydra
+    missing = sorted(OmegaConf.missing_keys(run_config))
     if missing:
         raise ValueError(
             "these config values must be set on the command line or in an experiment file: "
