@@ -1,0 +1,1 @@
+"""Data: decoding and writing video, frame banks, the frame slider, sources and datamodules."""

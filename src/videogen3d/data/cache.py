@@ -1,0 +1,44 @@
+"""Frame-bank caching shared by every data source: build once, save atomically, read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from videogen3d.data.frame_bank import FrameBank
+
+log = logging.getLogger(__name__)
+
+
+def as_frame_size(frame_size) -> tuple[int, int]:
+    """``64`` or ``[64, 96]`` (height, width) -> ``(64, 64)`` / ``(64, 96)``; refuses sizes below 16."""
+    try:
+        size = (int(frame_size),) * 2 if isinstance(frame_size, int) else tuple(int(s) for s in frame_size)
+    except (TypeError, ValueError):
+        size = ()
+    if len(size) != 2 or min(size) < 16:
+        raise ValueError(f"frame_size must be an int >= 16 or (height, width) each >= 16, got {frame_size!r}")
+    return size
+
+
+def cache_key(params: dict) -> str:
+    """A short stable hash of JSON-able parameters."""
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def load_or_build(path: str | os.PathLike | None, build: Callable[[], FrameBank]) -> FrameBank:
+    """The bank cached at ``path`` if readable, else ``build()`` it and cache it there (``None``: no cache)."""
+    if path is not None and Path(path).is_file():
+        try:
+            return FrameBank.load(path)
+        except ValueError as exc:  # a truncated or foreign file: rebuild over it
+            log.warning("rebuilding the cache: %s", exc)
+    bank = build()
+    if path is not None:
+        bank.save(path)
+        log.info("cached %d frames of %d sequences at %s", bank.num_frames, bank.num_sequences, path)
+    return bank

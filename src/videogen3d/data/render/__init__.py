@@ -1,0 +1,1 @@
+"""Procedural rendering of the synthetic dance datasets: skeleton motion, rasterising, styles."""

@@ -1,0 +1,101 @@
+"""Shared fixtures: tiny H.264 videos written with PyAV (independently of videogen3d's writer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+
+def smooth_frames(n: int = 12, size: tuple[int, int] = (32, 32), seed: int = 0) -> np.ndarray:
+    """``uint8 (n, H, W, 3)``: a colour gradient with a bright square moving right (codec-friendly)."""
+    h, w = size
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(40, 200, size=3)
+    y, x = np.mgrid[0:h, 0:w]
+    frames = np.empty((n, h, w, 3), np.float64)
+    for c in range(3):
+        frames[..., c] = base[c] + 30 * np.sin(x / w * np.pi + c)[None]
+    for t in range(n):
+        x0 = (t * 2) % max(w - 8, 1)
+        frames[t, h // 4 : h // 4 + 8, x0 : x0 + 8] = 240
+    return frames.round().astype(np.uint8)
+
+
+def encode_mp4(path: Path, frames: np.ndarray, fps: int = 10) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": "10"}
+        for f in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path):
+    """``make_video("sub/name.mp4", n=12, size=(32, 32), seed=0)`` -> (path, frames written)."""
+
+    def make(rel: str, n: int = 12, size: tuple[int, int] = (32, 32), seed: int = 0, fps: int = 10):
+        frames = smooth_frames(n, size, seed)
+        return encode_mp4(tmp_path / rel, frames, fps), frames
+
+    return make
+
+
+# ---------------------------------------------------------------------------------- configs
+# Compose the real conf/train.yaml, shrunk to a tiny clip geometry for CPU tests.
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig, open_dict  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = [
+    "dataset.source.num_sequences=6",
+    "dataset.source.num_frames=16",
+    "dataset.frame_size=32",
+    "dataset.clip_len=4",
+    "dataset.batch_size=2",
+    "generator.ngf=4",
+    "trainer.max_epochs=1",
+    "trainer.accelerator=cpu",
+    "trainer.log_every_n_steps=1",
+    "callbacks.model_summary=null",
+    "callbacks.progress_bar=null",
+    "logger=csv",
+]
+
+
+def compose_train(overrides: list[str], out_dir: Path, data_dir: Path, tiny: bool = True) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[*(TINY if tiny else []), *overrides], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out_dir)
+        cfg.paths.data_dir = str(data_dir)
+        cfg.paths.log_dir = str(out_dir.parent / "logs")
+        cfg.hydra.runtime.output_dir = str(out_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory) -> Path:
+    """One data cache for the session: tiny synthetic sets are rendered once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture
+def train_cfg(tmp_path, shared_data_dir):
+    """``train_cfg("generator=unet", ..., tiny=True)`` -> a composed config writing under tmp_path."""
+
+    def make(*overrides: str, tiny: bool = True, name: str = "run") -> DictConfig:
+        return compose_train(list(overrides), tmp_path / name, shared_data_dir, tiny)
+
+    yield make
+    GlobalHydra.instance().clear()
