@@ -34,7 +34,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = build_task(cfg, datamodule)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    strategy = cfg.trainer.get("strategy")
+    extra = {}
+    if getattr(module, "ddp_find_unused_parameters", False) and strategy in ("ddp", "ddp_spawn"):
+        # the GAN steps G and D in turn, so each backward leaves the other network's parameters unused
+        extra["strategy"] = f"{strategy}_find_unused_parameters_true"
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **extra)
 
     run_config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # compose() may add hydra
     for lg in loggers:

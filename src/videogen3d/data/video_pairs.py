@@ -145,6 +145,12 @@ class VideoPairsSource(_DecodingSource):
         """``(name, cond_path, target_path)`` for every pair, sorted by name (manifest: file order)."""
         if self.manifest is not None:
             return self._manifest_pairs()
+        if self.cond_dir is None or self.target_dir is None:
+            raise ValueError(
+                "video_pairs needs either both folders (dataset.source.cond_dir=... dataset.source.target_dir=...) "
+                f"or a manifest (dataset.source.manifest=pairs.csv); got cond_dir={self.cond_dir}, "
+                f"target_dir={self.target_dir}, manifest=None"
+            )
         cond = list_videos(self.cond_dir, self.extensions, "cond_dir")
         target = list_videos(self.target_dir, self.extensions, "target_dir")
         only_cond, only_target = sorted(set(cond) - set(target)), sorted(set(target) - set(cond))

@@ -19,7 +19,7 @@ def video_to_frames(video: torch.Tensor) -> torch.Tensor:
     if video.ndim != 5:
         raise ValueError(f"expected a (B, C, T, H, W) video, got shape {tuple(video.shape)}")
     b, c, t, h, w = video.shape
-    frames = video.float().transpose(1, 2).reshape(b * t, c, h, w)
+    frames = video.float().transpose(1, 2).reshape(b * t, c, h, w).contiguous()  # B=1 gives a view
     return frames.add(1).mul(0.5).clamp(0, 1)
 
 

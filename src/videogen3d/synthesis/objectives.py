@@ -1,0 +1,80 @@
+"""The objectives of seed 003's pixel-space synthesis, and the target labels they aim at.
+
+- eq. 6 / 9, the *target error*: cross-entropy between the target distribution ``Y`` and the
+  C3D's softmax, ``-sum_θ Y(θ) log softmax(C3D(X))_θ``. (The seed's printed formula swaps
+  the two factors; with a one-hot ``Y`` that would be undefined, so we use the standard
+  cross-entropy its words describe.) A multi-label target (§5, Figure 6) spreads ``Y`` over
+  several classes.
+- eq. 7, the *decoded error*: :meth:`videogen3d.models.tempcae.TempCAE.window_error`.
+- eq. 10, the L2-norm prior of the comparison method: ``||X||^2``.
+
+Every term is per video ``(B,)``; the squared terms are means over pixels (the seed gives no
+normalisation; a sum over 590k pixels with η = 5 would make plain gradient descent diverge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["parse_target", "parse_targets", "target_error", "norm_error", "primary_labels"]
+
+
+def parse_target(spec: str, class_names: Sequence[str]) -> torch.Tensor:
+    """``"car_right"``, ``"car_right+rocket_up"`` or ``"car_right:2+rocket_up:1"`` -> a distribution ``(K,)``.
+
+    Labels joined by ``+`` share the target equally unless ``:weight`` says otherwise.
+    """
+    names = list(class_names)
+    y = torch.zeros(len(names))
+    parts = [p.strip() for p in str(spec).split("+")]
+    for part in parts:
+        name, _, weight = part.partition(":")
+        name = name.strip()
+        if name not in names:
+            raise ValueError(f"unknown target label {name!r} in {spec!r}; valid labels: {', '.join(names)} "
+                             f"(join several with '+', e.g. '{names[0]}+{names[-1]}')")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"target {spec!r}: weight {weight!r} of {name!r} is not a number") from None
+        if w <= 0:
+            raise ValueError(f"target {spec!r}: weight of {name!r} must be positive, got {w}")
+        y[names.index(name)] += w
+    return y / y.sum()
+
+
+def parse_targets(specs: Sequence[str], class_names: Sequence[str], per_target: int = 1) -> tuple[torch.Tensor, list[str]]:
+    """Targets for a batch: each spec repeated ``per_target`` times -> ``(N, K)`` and ``N`` names.
+
+    ``specs`` may be ``["all"]`` (every class once, in class order).
+    """
+    specs = list(specs)
+    if specs == ["all"] or not specs:
+        specs = list(class_names)
+    if per_target < 1:
+        raise ValueError(f"videos per target must be >= 1, got {per_target}")
+    rows, names = [], []
+    for spec in specs:
+        y = parse_target(spec, class_names)
+        for k in range(per_target):
+            rows.append(y)
+            names.append(str(spec) if per_target == 1 else f"{spec}#{k}")
+    return torch.stack(rows), names
+
+
+def primary_labels(targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The label each target aims at and whether it is single-label: ``(N,)`` int64, ``(N,)`` bool."""
+    return targets.argmax(dim=1), targets.max(dim=1).values > 0.999
+
+
+def target_error(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Eq. 6: per-video cross-entropy to a (soft) target ``(B, K)`` -> ``(B,)``."""
+    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+
+
+def norm_error(video: torch.Tensor) -> torch.Tensor:
+    """Eq. 10: per-video squared L2 norm, as a mean over its pixels, ``(B,)``."""
+    return video.float().pow(2).mean(dim=(1, 2, 3, 4))

@@ -1,0 +1,202 @@
+"""The stages of seed 003's system, chained through fixed paths under ``work_dir``.
+
+    classifier   train the C3D on the main partition            -> checkpoints/classifier.ckpt
+    autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
+    judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
+    synthesis    eq. 8 (ours) and eq. 11 (comparison)            -> synthesis/<method>/{videos,grid.png,videos.pt}
+    evaluate     judge the synthesized videos                    -> evaluation.json
+    table        print Table 1 (markdown)                        -> table.md, table.json
+    all          every stage in order (existing checkpoints are reused unless retrain=true)
+
+``run(cfg)`` dispatches on ``cfg.stage``; ``synth.py`` is a thin Hydra entry around it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
+                                              stage_checkpoint, stage_command)
+from videogen3d.synthesis.judge import evaluate_videos, real_reference
+from videogen3d.synthesis.objectives import parse_targets
+from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
+from videogen3d.synthesis.table import write_table
+from videogen3d.tasks.autoencoder import TempCAEModule
+from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.utils.io import atomic_path
+
+__all__ = ["STAGES", "run", "hydra_overrides"]
+
+log = logging.getLogger(__name__)
+STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
+
+
+def hydra_overrides() -> list[str]:
+    """The command-line overrides of the running Hydra job ([] outside Hydra)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return list(HydraConfig.get().overrides.task)
+    except Exception:  # not under @hydra.main (tests, notebooks)
+        return []
+
+
+class _Run:
+    """The config plus what every stage derives from it (work dir, geometry, overrides)."""
+
+    def __init__(self, cfg: DictConfig, overrides: Sequence[str] | None = None) -> None:
+        self.cfg = cfg
+        self.work_dir = Path(cfg.work_dir)
+        self.overrides = list(hydra_overrides() if overrides is None else overrides)
+        src = cfg.dataset.source
+        self.class_names: list[str] = list(instantiate(src).class_names)
+        self.geometry = {"clip_len": int(cfg.dataset.clip_len), "frame_size": [int(v) for v in src.frame_size],
+                         "class_names": self.class_names}
+
+    def datamodule(self, partition: str) -> pl.LightningDataModule:
+        dcfg = OmegaConf.create(OmegaConf.to_container(self.cfg.dataset, resolve=True))
+        with open_dict(dcfg):
+            dcfg.source.partition = partition
+            if partition == "judge":
+                dcfg.source.clips_per_class = int(self.cfg.judge.clips_per_class)
+        return instantiate(dcfg)
+
+    def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
+        loggers = []
+        for lcfg in (self.cfg.get("logger") or {}).values():
+            if lcfg is not None and "_target_" in lcfg:
+                loggers.append(instantiate(lcfg, **({"name": name} if "name" in lcfg else {})))
+        kwargs.setdefault("enable_checkpointing", False)
+        return instantiate(self.cfg.trainer, logger=loggers or False, callbacks=[], **kwargs)
+
+    def ckpt(self, stage: str) -> Path:
+        return stage_checkpoint(self.work_dir, stage)
+
+    def skip(self, stage: str) -> bool:
+        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``."""
+        path = self.ckpt(stage)
+        if self.cfg.stage == "all" and not self.cfg.retrain and path.is_file():
+            log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
+            return True
+        return False
+
+
+def _train_classifier(r: _Run, role: str) -> Path:
+    """Train the C3D (``role="classifier"``, main partition) or the judge (``role="judge"``, judge partition)."""
+    if r.skip(role):
+        return r.ckpt(role)
+    scfg = r.cfg.classifier if role == "classifier" else r.cfg.judge
+    pl.seed_everything(int(scfg.seed), workers=True)
+    dm = r.datamodule("main" if role == "classifier" else "judge")
+    model = VideoClassifier(OmegaConf.to_container(scfg.net, resolve=True), r.class_names, r.geometry["clip_len"],
+                            r.geometry["frame_size"], lr=float(scfg.lr), weight_decay=float(scfg.weight_decay),
+                            role=role)
+    trainer = r.trainer(role, max_epochs=int(scfg.epochs))
+    trainer.fit(model, datamodule=dm)
+    path = save_checkpoint(trainer, r.ckpt(role))
+    trainer.test(model, datamodule=dm, verbose=False)
+    report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
+              "confusion": model.test_confusion.tolist() if model.test_confusion is not None else None,
+              "class_names": r.class_names}
+    with atomic_path(path.with_suffix(".test.json")) as tmp:
+        tmp.write_text(json.dumps(report))
+    log.info("%s: test accuracy %.3f -> %s", role, report["test_acc"], path)
+    return path
+
+
+def _train_autoencoder(r: _Run) -> Path:
+    if r.skip("autoencoder"):
+        return r.ckpt("autoencoder")
+    acfg = r.cfg.autoencoder
+    pl.seed_everything(int(acfg.seed), workers=True)
+    dm = r.datamodule("main")
+    model = TempCAEModule(OmegaConf.to_container(acfg.net, resolve=True), int(acfg.cs), r.geometry["clip_len"],
+                          r.geometry["frame_size"], lr=float(acfg.lr))
+    trainer = r.trainer("autoencoder", max_epochs=int(acfg.epochs))
+    trainer.fit(model, datamodule=dm)
+    return save_checkpoint(trainer, r.ckpt("autoencoder"))
+
+
+def _synthesize(r: _Run) -> dict[str, Any]:
+    scfg = r.cfg.synthesis
+    methods = list(scfg.methods)
+    want = r.geometry
+    clf = load_classifier(r.ckpt("classifier"), want, overrides=r.overrides)
+    cae = load_autoencoder(r.ckpt("autoencoder"), want, overrides=r.overrides) if "ours" in methods else None
+    targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
+    if scfg.get("multi_targets"):
+        mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
+        targets, names = torch.cat([targets, mt]), names + mn
+    files = {}
+    for method in methods:
+        module = PixelSynthesis(clf.net, targets, want["clip_len"], want["frame_size"], method=method,
+                                tempcae=None if cae is None else cae.net, eta_c3d=scfg.eta_c3d,
+                                eta_tempcae=scfg.eta_tempcae, eta_norm=scfg.eta_norm, optimizer=scfg.optimizer,
+                                lr=scfg.lr, iterations=int(scfg.iterations), init_scale=scfg.init_scale,
+                                clamp=scfg.clamp, seed=int(scfg.seed))
+        trainer = r.trainer(f"synthesis_{method}", max_steps=int(scfg.iterations), max_epochs=1,
+                            limit_val_batches=0, num_sanity_val_steps=0)
+        trainer.fit(module)
+        settings = module.settings() | {"scale": r.cfg.scale_name}
+        files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
+                                        r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
+        log.info("synthesis %s: %d videos -> %s", method, len(names), files[method]["grid"])
+    return files
+
+
+def _evaluate(r: _Run) -> dict[str, Any]:
+    judge = load_classifier(r.ckpt("judge"), r.geometry, what="judge", stage="judge", overrides=r.overrides)
+    dm = r.datamodule("judge")
+    dm.setup("test")
+    ref = real_reference(judge.net, dm.test_dataloader(), lambda b: dm.on_after_batch_transfer(b, 0))
+    evaluation: dict[str, Any] = {
+        "scale": r.cfg.scale_name, "geometry": describe_geometry(r.geometry),
+        "judge": type(judge.net).__name__, "real": {k: v for k, v in ref.items() if k != "features"}, "methods": {}}
+    for method in r.cfg.synthesis.methods:
+        record = load_synthesis(r.work_dir / "synthesis" / method / "videos.pt",
+                                stage_command("synthesis", r.overrides))
+        if record["class_names"] != r.class_names:
+            raise ValueError(f"synthesized videos of {method} were made for classes {record['class_names']}, "
+                             f"the judge knows {r.class_names}")
+        evaluation["methods"][method] = evaluate_videos(judge.net, record, ref["features"])
+    with atomic_path(r.work_dir / "evaluation.json") as tmp:
+        tmp.write_text(json.dumps(evaluation, indent=2))
+    return evaluation
+
+
+def _table(r: _Run) -> str:
+    path = r.work_dir / "evaluation.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no evaluation at {str(path)!r}; make it with: {stage_command('evaluate', r.overrides)}")
+    md, md_path, _ = write_table(json.loads(path.read_text()), r.work_dir)
+    print(md)
+    log.info("table written to %s (and .json)", md_path)
+    return md
+
+
+def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
+    """Run ``cfg.stage`` (one of :data:`STAGES`); returns the stage's result."""
+    stage = str(cfg.stage)
+    if stage not in STAGES:
+        raise ValueError(f"stage={stage!r} is unknown; expected one of {list(STAGES)}")
+    r = _Run(cfg, overrides)
+    steps = {"classifier": lambda: _train_classifier(r, "classifier"), "autoencoder": lambda: _train_autoencoder(r),
+             "judge": lambda: _train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
+             "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
+    if stage != "all":
+        return steps[stage]()
+    result = None
+    for name in STAGES[:-1]:
+        log.info("stage %s", name)
+        result = steps[name]()
+    return result

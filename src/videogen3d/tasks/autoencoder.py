@@ -1,0 +1,53 @@
+"""tempCAE training task (seed 003, §3.4): MSE over every CS-frame window of the training clips.
+
+The seed trains tempCAE "on the entire dataset" (§4.3: faint objects of other classes show up
+in generated videos for that reason); labels are ignored here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from videogen3d.tasks.classifier import build_net
+
+__all__ = ["TempCAEModule"]
+
+
+class TempCAEModule(pl.LightningModule):
+    """Logs ``train/mse`` and ``val/mse`` (the per-window decoded error, eq. 7, mean over windows)."""
+
+    def __init__(self, net: Mapping[str, Any], cs: int, clip_len: int, frame_size: Sequence[int],
+                 lr: float = 1e-3) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = build_net(net, cs=int(cs), frame_size=list(frame_size))
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        hp = self.hparams
+        return {"cs": int(hp.cs), "clip_len": int(hp.clip_len), "frame_size": [int(v) for v in hp.frame_size]}
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        """Per-video decoded error ``(B,)`` of ``video (B, C, T, H, W)``."""
+        return self.net.window_error(video)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss = self(batch["target"]).mean()
+        self.log(f"{stage}/mse", loss, prog_bar=True, batch_size=len(batch["target"]))
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)

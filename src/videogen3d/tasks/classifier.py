@@ -1,0 +1,91 @@
+"""Video classifier task: trains the C3D of seed 003 (§3.2) and the automated judge (§4.4 stand-in).
+
+The network is passed as a ``_target_`` config (a dict) and built here, so that a checkpoint
+alone rebuilds it (``VideoClassifier.load_from_checkpoint``); the clip geometry and class names
+are stored with it, so synthesis can refuse a checkpoint made for other clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+__all__ = ["VideoClassifier", "build_net"]
+
+
+def build_net(net: Mapping[str, Any] | nn.Module, **geometry: Any) -> nn.Module:
+    """Instantiate a ``_target_`` network config, filling in geometry keys it leaves out."""
+    if isinstance(net, nn.Module):
+        return net
+    cfg = OmegaConf.to_container(OmegaConf.create(dict(net)), resolve=True)
+    for k, v in geometry.items():
+        cfg.setdefault(k, v)  # type: ignore[union-attr]
+    return instantiate(cfg, _convert_="all")
+
+
+class VideoClassifier(pl.LightningModule):
+    """Cross-entropy classifier over ``batch['target'] (B, 3, T, H, W)`` and ``batch['label'] (B,)``.
+
+    Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/acc``; after a test run
+    ``test_confusion`` holds the ``(K, K)`` confusion matrix (rows = true class).
+    """
+
+    def __init__(self, net: Mapping[str, Any], class_names: Sequence[str], clip_len: int,
+                 frame_size: Sequence[int], lr: float = 1e-3, weight_decay: float = 1e-4,
+                 role: str = "classifier") -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        k = len(class_names)
+        self.net = build_net(net, num_classes=k, clip_len=int(clip_len), frame_size=list(frame_size))
+        self.train_acc = MulticlassAccuracy(k, average="micro")
+        self.val_acc = MulticlassAccuracy(k, average="micro")
+        self.test_acc = MulticlassAccuracy(k, average="micro")
+        self.test_cm = MulticlassConfusionMatrix(k)
+        self.test_confusion: torch.Tensor | None = None
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        """What the network was trained on: ``clip_len``, ``frame_size`` (H, W), ``class_names``."""
+        hp = self.hparams
+        return {"clip_len": int(hp.clip_len), "frame_size": [int(v) for v in hp.frame_size],
+                "class_names": list(hp.class_names)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str, acc) -> torch.Tensor:
+        logits = self(batch["target"])
+        loss = F.cross_entropy(logits, batch["label"])
+        acc(logits, batch["label"])
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "train", batch_size=len(logits))
+        self.log(f"{stage}/acc", acc, prog_bar=True, batch_size=len(logits))
+        if stage == "test":
+            self.test_cm(logits, batch["label"])
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train", self.train_acc)
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val", self.val_acc)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test", self.test_acc)
+
+    def on_test_epoch_end(self) -> None:
+        self.test_confusion = self.test_cm.compute().cpu()
+        self.test_cm.reset()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

@@ -1,0 +1,231 @@
+"""Conditional GAN for video translation (seed 000 §4, trials B-1..B-15).
+
+The generator is the translator of seed 000 §3 (any ``conf/generator`` YAML); the
+discriminator (``conf/disc``) sees the condition and a video concatenated channel-wise and
+is trained with binary cross entropy, ones for real and zeros for fake (§4.2). Losses
+(``conf/loss``): ``cgan`` is the adversarial term alone (the seed's "C-GAN Loss", B-9..B-12);
+``mixed`` adds ``lambda_rec`` times a reconstruction term (the seed's "Mixed Loss",
+B-13..B-15; pix2pix's L1 with lambda 100). Noise input z is off by default: the seed found it
+of no use for this translation (§4.1).
+
+One training batch, with manual optimisation (``d_steps`` D updates, then ``g_steps`` G updates)::
+
+    fake = G(cond [++ z])
+    D:  d_loss = (adv(D(real|cond), real) + adv(D(fake.detach()|cond), fake)) / 2
+    G:  g_loss = adv(D(fake|cond), real) + lambda_rec * rec(fake, real) + fm * FM(D feats)
+
+Every term is checked to be finite *before* any backward or optimizer step (and the gradient
+norm before each step), so a NaN/inf stops the run with the term's name while the weights,
+and so the last checkpoint, stay finite.
+
+With manual optimisation Lightning's ``global_step`` counts the steps of *both* optimizers: a
+batch is ``d_steps + g_steps`` steps (2 by default), and so are ``trainer.max_steps`` and
+``ModelCheckpoint(every_n_train_steps=...)``. A run resumed from ``last.ckpt`` ends with the
+same weights and optimizer states as an uninterrupted one (tests/tasks/test_gan.py); a
+mid-epoch resume also needs a loader that Lightning can fast-forward (``state_dict``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+from videogen3d.losses.gan import GANLoss, feature_matching_loss
+from videogen3d.tasks.translator import OptimizerFactory, SchedulerFactory, VideoTranslationTask
+
+# the optional `gan:` block of the config: its keys and defaults (build_gan_task is the only reader)
+GAN_DEFAULTS: dict[str, Any] = {"d_steps": 1, "g_steps": 1, "noise_channels": 0, "gradient_clip_val": None}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term or gradient norm became NaN/inf; raised before the update that would spread it."""
+
+
+def grad_norm(params: Any) -> torch.Tensor:
+    """L2 norm of all gradients of ``params`` (0 when none has one)."""
+    norms = [p.grad.detach().float().norm() for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+
+
+class ConditionalGANModule(VideoTranslationTask):
+    """Generator + conditional discriminator, trained adversarially (seed 000 §4).
+
+    ``optimizer`` / ``disc_optimizer`` are partial optimizers completed with G's / D's
+    parameters (own learning rates); ``scheduler`` (partial or None) is applied to both and
+    stepped every epoch. Inherits the translator's metrics and sample media.
+
+    Under DDP each backward reaches only one network, so DDP must look for unused parameters
+    (``trainer.strategy=ddp_find_unused_parameters_true``); ``ddp_find_unused_parameters`` says so
+    to a launcher that picks the strategy.
+    """
+
+    ddp_find_unused_parameters = True
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        disc: nn.Module,
+        adversarial: GANLoss,
+        optimizer: OptimizerFactory,
+        disc_optimizer: OptimizerFactory,
+        reconstruction: nn.Module | None = None,
+        lambda_rec: float = 0.0,
+        feature_matching: float = 0.0,
+        d_steps: int = 1,
+        g_steps: int = 1,
+        noise_channels: int = 0,
+        gradient_clip_val: float | None = None,
+        scheduler: SchedulerFactory | None = None,
+        num_samples: int = 4,
+        frame_size: int | list[int] | None = None,
+    ) -> None:
+        super().__init__(generator, optimizer, scheduler, num_samples, frame_size)
+        if d_steps < 0 or g_steps < 0 or d_steps + g_steps == 0:
+            raise ValueError(f"gan.d_steps={d_steps} and gan.g_steps={g_steps} must be >= 0 and not both 0")
+        if lambda_rec > 0 and reconstruction is None:
+            raise ValueError(f"lambda_rec={lambda_rec} needs a reconstruction loss (loss.reconstruction is null)")
+        g_in, d_cond = getattr(generator, "in_channels", None), getattr(disc, "cond_channels", None)
+        if noise_channels and g_in is not None and d_cond is not None and g_in != d_cond + noise_channels:
+            raise ValueError(f"gan.noise_channels={noise_channels}: the generator takes {g_in} input channels but "
+                             f"needs condition {d_cond} + noise {noise_channels} (build it with in_channels="
+                             f"{d_cond + noise_channels})")
+        self.automatic_optimization = False
+        self.disc, self.adversarial, self.reconstruction = disc, adversarial, reconstruction
+        # kept as attributes, not read back from hparams, so that hparams may leave them out
+        self.optimizer_factories = (optimizer, disc_optimizer)
+        self.scheduler_factory = scheduler
+
+    # ----------------------------------------------------------------------------- forward
+    def forward(self, cond: torch.Tensor) -> torch.Tensor:
+        nz = self.hparams.noise_channels
+        if nz:  # z ~ N(0, 1) per voxel, concatenated to the condition (conditional GAN, §4.1)
+            z = torch.randn(cond.shape[0], nz, *cond.shape[2:], device=cond.device, dtype=cond.dtype)
+            cond = torch.cat([cond, z], dim=1)
+        return self.generator(cond)
+
+    # ------------------------------------------------------------------------------ checks
+    def _finite(self, **terms: torch.Tensor) -> None:
+        for name, value in terms.items():
+            if not torch.isfinite(value).all():
+                raise NonFiniteLossError(
+                    f"the GAN's {name} is {value.item()} at global step {self.global_step} (epoch "
+                    f"{self.current_epoch}, batch {self.trainer.fit_loop.epoch_loop.batch_idx}); "
+                    f"stopped before the update, so the weights and the last checkpoint (last.ckpt) stay finite. "
+                    f"Try lower optim.generator.lr / optim.disc.lr, loss.adversarial.mode=lsgan or hinge, "
+                    f"disc.spectral_norm=true, gan.gradient_clip_val=1.0 or trainer.precision=32-true"
+                )
+
+    def _update(self, opt: Any, loss: torch.Tensor, params: Any, name: str) -> torch.Tensor:
+        """zero_grad, backward, grad-norm check (logged before clipping), clip, step."""
+        opt.zero_grad()
+        self.manual_backward(loss)
+        norm = grad_norm(params)
+        if str(self.trainer.precision) != "16-mixed":  # fp16's GradScaler skips overflowing steps itself
+            self._finite(**{f"gradient norm of {name}": norm})
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
+        opt.step()
+        return norm
+
+    # ---------------------------------------------------------------------------- training
+    def _d_step(self, opt: Any, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor) -> dict[str, Any]:
+        adv = self.adversarial
+        with self.toggled_optimizer(opt):
+            logits_real, logits_fake = self.disc(real, cond), self.disc(fake.detach(), cond)
+            d_loss = 0.5 * (adv(logits_real, True) + adv(logits_fake, False))
+            self._finite(d_loss=d_loss)
+            norm = self._update(opt, d_loss, self.disc.parameters(), "d_loss")
+        return {"d_loss": d_loss, "d_real": adv.score(logits_real), "d_fake": adv.score(logits_fake),
+                "d_acc_real": adv.accuracy(logits_real, True), "d_acc_fake": adv.accuracy(logits_fake, False),
+                "grad_norm_d": norm}
+
+    def _g_step(self, opt: Any, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor) -> dict[str, Any]:
+        hp = self.hparams
+        with self.toggled_optimizer(opt):
+            feats_fake = self.disc.features(fake, cond)
+            terms = {"g_adv": self.adversarial(feats_fake[-1], True, for_discriminator=False)}
+            if self.reconstruction is not None and hp.lambda_rec > 0:
+                terms["g_rec"] = self.reconstruction(fake.float(), real.float())
+            if hp.feature_matching > 0:
+                with torch.no_grad():
+                    feats_real = self.disc.features(real, cond)
+                terms["g_fm"] = feature_matching_loss(feats_real[:-1], feats_fake[:-1])
+            g_loss = (terms["g_adv"] + hp.lambda_rec * terms.get("g_rec", 0.0)
+                      + hp.feature_matching * terms.get("g_fm", 0.0))
+            self._finite(**terms, g_loss=g_loss)
+            norm = self._update(opt, g_loss, self.generator.parameters(), "g_loss")
+        return {**terms, "g_loss": g_loss, "loss": g_loss, "grad_norm_g": norm}
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        cond, real = self.condition(batch), batch["target"]
+        opt_g, opt_d = self.optimizers()
+        with torch.set_grad_enabled(self.hparams.g_steps > 0):
+            fake = self(cond)  # (B, 3, T, H, W), with G's graph for the first G step
+        logs: dict[str, Any] = {}
+        for _ in range(self.hparams.d_steps):
+            logs.update(self._d_step(opt_d, real, fake, cond))
+        for i in range(self.hparams.g_steps):
+            logs.update(self._g_step(opt_g, real, fake if i == 0 else self(cond), cond))
+        for key, value in logs.items():
+            self.log(f"train/{key}", value.detach(), prog_bar=key in ("d_loss", "g_loss"), batch_size=len(cond))
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        for sch in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            sch.step()
+
+    def configure_optimizers(self) -> Any:
+        make_g, make_d = self.optimizer_factories
+        opts = [make_g(params=self.generator.parameters()), make_d(params=self.disc.parameters())]
+        if self.scheduler_factory is None:
+            return opts
+        return opts, [self.scheduler_factory(optimizer=o) for o in opts]
+
+
+def _choice(cfg: DictConfig, group: str) -> str:
+    from videogen3d.tasks.build import choice
+
+    return choice(cfg, group)
+
+
+def build_gan_task(cfg: DictConfig, generator: nn.Module, datamodule: pl.LightningDataModule) -> ConditionalGANModule:
+    """The conditional GAN from ``cfg.disc``, ``cfg.loss``, ``cfg.optim`` and the optional ``cfg.gan``
+    block (``GAN_DEFAULTS``); the one place that knows the GAN's config keys."""
+    disc_name, loss_name = _choice(cfg, "disc"), _choice(cfg, "loss")
+    if not getattr(datamodule, "has_condition", True):
+        raise ValueError(
+            f"disc={disc_name} needs a condition video, but dataset={_choice(cfg, 'dataset')} "
+            f"({type(datamodule).__name__}) has none (its batches hold only a target and a label); pick a "
+            f"paired dataset (e.g. dataset=stick_to_puppet) or disc=none")
+    if cfg.loss.get("adversarial") is None:
+        raise ValueError(
+            f"disc={disc_name} trains a discriminator, but loss={loss_name} has no adversarial term "
+            f"(loss.adversarial: null); use loss=cgan or loss=mixed, or disc=none for the plain translator")
+    unknown = set(cfg.get("gan") or {}) - set(GAN_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)} in the config's gan block; "
+                         f"accepted: {sorted(GAN_DEFAULTS)}")
+    gan = {**GAN_DEFAULTS, **(cfg.get("gan") or {})}
+    disc = instantiate(cfg.disc)
+    if gan["noise_channels"]:  # G takes the condition plus the noise channels
+        generator = instantiate(cfg.generator, in_channels=disc.cond_channels + gan["noise_channels"])
+    rec_cfg = cfg.loss.get("reconstruction")
+    return ConditionalGANModule(
+        generator=generator,
+        disc=disc,
+        adversarial=instantiate(cfg.loss.adversarial),
+        optimizer=instantiate(cfg.optim.generator),
+        disc_optimizer=instantiate(cfg.optim.disc),
+        reconstruction=instantiate(rec_cfg) if rec_cfg is not None else None,
+        lambda_rec=float(cfg.loss.get("lambda_rec", 0.0)) if rec_cfg is not None else 0.0,
+        feature_matching=float(cfg.loss.get("feature_matching", 0.0)),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        num_samples=cfg.get("num_samples", 4),
+        frame_size=cfg.dataset.frame_size,
+        **gan,
+    )

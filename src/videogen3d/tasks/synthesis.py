@@ -1,0 +1,134 @@
+"""Label-driven synthesis (seed 003, §3.5 and §4.2) as a LightningModule whose parameter is the video batch.
+
+``method="ours"`` follows eq. 8: ``X <- X - η_C3D ∂L_C3D/∂X - η_tempCAE ∂L_tempCAE/∂X``;
+``method="comparison"`` follows eq. 11 (Simonyan et al.'s L2-regularised extension):
+``X <- X - η_C3D ∂L_C3D/∂X - η_norm ∂L_norm/∂X``. Both start from a random video.
+
+Plain gradient descent is SGD with learning rate 1 on ``Σ_videos (η_C3D L_C3D + η_x L_x)``, so
+one step is exactly eq. 8/11 for every video of the batch (the sum keeps each video's update
+independent of the batch size). ``optimizer="adam"`` (our option) uses Adam with ``lr`` on the
+same weighted objective. Running under a Lightning ``Trainer(max_steps=iterations)`` gives a
+GPU, bf16 autocast and a progress bar without code here. The classifier and the tempCAE are
+frozen and kept in eval mode (batch norm uses its running statistics, dropout is off).
+After each step the pixels are clamped to [-1, 1], the range the networks were trained on
+(our choice; the seed does not say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from videogen3d.synthesis.objectives import norm_error, target_error
+
+__all__ = ["PixelSynthesis", "METHODS"]
+
+METHODS = ("ours", "comparison")
+
+
+class _Ticks(Dataset):
+    """``n`` empty items: one per synthesis iteration (the batch itself is the parameter)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+def _frozen(net: nn.Module) -> nn.Module:
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+class PixelSynthesis(pl.LightningModule):
+    """Optimise ``video (N, C, T, H, W)`` toward ``targets (N, K)`` under a frozen classifier.
+
+    Logs ``synth/l_c3d``, ``synth/l_tempcae`` or ``synth/l_norm``, ``synth/objective`` and
+    ``synth/p_target`` (mean classifier probability mass on the target labels), all per video.
+    """
+
+    def __init__(self, classifier: nn.Module, targets: torch.Tensor, clip_len: int, frame_size: Sequence[int], *,
+                 method: str = "ours", tempcae: nn.Module | None = None, eta_c3d: float = 10.0,
+                 eta_tempcae: float = 10.0, eta_norm: float = 5.0, optimizer: str = "gd", lr: float = 0.01,
+                 iterations: int = 50000, init_scale: float = 1.0, clamp: bool = True, channels: int = 3,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if method not in METHODS:
+            raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
+        if optimizer not in ("gd", "adam"):
+            raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's) or 'adam'")
+        if method == "ours" and tempcae is None:
+            raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
+        self.method, self.optimizer_name, self.lr = method, optimizer, float(lr)
+        self.eta_c3d, self.eta_tempcae, self.eta_norm = float(eta_c3d), float(eta_tempcae), float(eta_norm)
+        self.iterations, self.clamp = int(iterations), bool(clamp)
+        self.classifier = _frozen(classifier)
+        self.tempcae = _frozen(tempcae) if (tempcae is not None and method == "ours") else None
+        self.register_buffer("targets", targets.float())
+        h, w = (int(frame_size[0]), int(frame_size[1]))
+        g = torch.Generator().manual_seed(int(seed))
+        # "we started with a random video" (§3.5): uniform noise in [-init_scale, init_scale]
+        init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
+        self.video = nn.Parameter(init)  # (N, C, T, H, W)
+
+    def train(self, mode: bool = True) -> PixelSynthesis:
+        super().train(mode)
+        self.classifier.eval()  # Lightning's fit() calls train(); the frozen networks stay in eval mode
+        if self.tempcae is not None:
+            self.tempcae.eval()
+        return self
+
+    def losses(self, video: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-video terms ``(N,)``: ``l_c3d`` and ``l_tempcae`` (ours) or ``l_norm`` (comparison), and ``p_target``."""
+        x = self.video if video is None else video
+        logits = self.classifier(x)
+        out = {"l_c3d": target_error(logits, self.targets),
+               "p_target": (logits.float().softmax(1) * (self.targets > 0)).sum(1)}
+        if self.method == "ours":
+            out["l_tempcae"] = self.tempcae.window_error(x).float()  # type: ignore[union-attr]
+        else:
+            out["l_norm"] = norm_error(x)
+        return out
+
+    def objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        prior = (self.eta_tempcae * terms["l_tempcae"] if self.method == "ours" else self.eta_norm * terms["l_norm"])
+        return (self.eta_c3d * terms["l_c3d"] + prior).sum()
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        terms = self.losses()
+        loss = self.objective(terms)
+        n = len(self.targets)
+        for k, v in terms.items():
+            self.log(f"synth/{k}", v.mean(), prog_bar=k in ("l_c3d", "p_target"), batch_size=n)
+        self.log("synth/objective", loss / n, batch_size=n)
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.clamp:
+            with torch.no_grad():
+                self.video.clamp_(-1.0, 1.0)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        if self.optimizer_name == "gd":  # eq. 8 / 11: the η are inside the objective
+            return torch.optim.SGD([self.video], lr=1.0, momentum=0.0)
+        return torch.optim.Adam([self.video], lr=self.lr)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(_Ticks(self.iterations), batch_size=1, num_workers=0)
+
+    def settings(self) -> dict[str, object]:
+        """The Table 1 columns for this run."""
+        return {"method": self.method, "iterations": self.iterations, "optimizer": self.optimizer_name,
+                "eta_c3d": self.eta_c3d, "eta_tempcae": self.eta_tempcae if self.method == "ours" else None,
+                "eta_norm": self.eta_norm if self.method == "comparison" else None,
+                "lr": self.lr if self.optimizer_name == "adam" else None}

@@ -1,0 +1,50 @@
+"""Targets, objectives (seed 003 eqs. 6, 10) and the Fréchet distance of the judge."""
+
+import pytest
+import torch
+
+from videogen3d.data.moving_objects import CLASS_NAMES
+from videogen3d.metrics.frechet import FeatureFrechetDistance, frechet_distance
+from videogen3d.synthesis.objectives import norm_error, parse_target, parse_targets, primary_labels, target_error
+
+
+def test_single_and_multi_label_targets():
+    y = parse_target("rocket_up", CLASS_NAMES)
+    assert y[CLASS_NAMES.index("rocket_up")] == 1 and y.sum() == 1
+    m = parse_target("car_right+rocket_up", CLASS_NAMES)
+    assert m[0] == m[2] == 0.5
+    w = parse_target("car_right:3+rocket_up:1", CLASS_NAMES)
+    assert torch.isclose(w[0], torch.tensor(0.75))
+    targets, names = parse_targets(["all"], CLASS_NAMES, per_target=2)
+    assert targets.shape == (22, 11) and names[1] == "car_right#1"
+    labels, single = primary_labels(torch.stack([y, m]))
+    assert labels[0] == 2 and single.tolist() == [True, False]
+
+
+def test_unknown_label_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown target label 'car_up'.*valid labels: car_right, car_left.*balloon_up"):
+        parse_target("car_up", CLASS_NAMES)
+
+
+def test_target_and_norm_error():
+    logits = torch.tensor([[10.0, 0.0], [0.0, 10.0]])
+    ce = target_error(logits, torch.tensor([[1.0, 0.0], [1.0, 0.0]]))
+    assert ce[0] < 1e-3 and ce[1] > 9
+    assert torch.allclose(norm_error(torch.full((2, 3, 4, 5, 6), 0.5)), torch.tensor([0.25, 0.25]))
+
+
+def test_frechet_closed_form_and_metric():
+    mu1, mu2 = torch.zeros(3), torch.tensor([1.0, 2.0, 0.0])
+    s1, s2 = torch.diag(torch.tensor([1.0, 4.0, 9.0])), torch.diag(torch.tensor([4.0, 4.0, 1.0]))
+    # diagonal covariances: ||mu1-mu2||^2 + sum (sqrt(a) - sqrt(b))^2 = 5 + (1 + 0 + 4)
+    assert torch.isclose(frechet_distance(mu1, s1, mu2, s2), torch.tensor(10.0, dtype=torch.float64))
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(4000, 4, generator=g)
+    fd = FeatureFrechetDistance(4)
+    fd.update(a, real=True)
+    fd.update(a.clone(), real=False)
+    assert fd.compute() < 1e-4
+    fd.update(torch.randn(4000, 4, generator=g) + 3, real=False)  # the fake set now mixes two clusters
+    assert fd.compute() > 1.0
+    with pytest.raises(ValueError, match="at least 2 real"):
+        FeatureFrechetDistance(4).compute()
