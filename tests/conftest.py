@@ -48,40 +48,10 @@ def make_video(tmp_path):
 
 
 # ---------------------------------------------------------------------------------- configs
-# Compose the real conf/train.yaml, shrunk to a tiny clip geometry for CPU tests.
-from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.core.global_hydra import GlobalHydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig, open_dict  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = [
-    "dataset.source.num_sequences=6",
-    "dataset.source.num_frames=16",
-    "dataset.frame_size=32",
-    "dataset.clip_len=4",
-    "dataset.batch_size=2",
-    "generator.ngf=4",
-    "trainer.max_epochs=1",
-    "trainer.accelerator=cpu",
-    "trainer.log_every_n_steps=1",
-    "callbacks.model_summary=null",
-    "callbacks.progress_bar=null",
-    "logger=csv",
-]
-
-
-def compose_train(overrides: list[str], out_dir: Path, data_dir: Path, tiny: bool = True) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[*(TINY if tiny else []), *overrides], return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(out_dir)
-        cfg.paths.data_dir = str(data_dir)
-        cfg.paths.log_dir = str(out_dir.parent / "logs")
-        cfg.hydra.runtime.output_dir = str(out_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+from videogen3d.utils.compose import REPO, TINY, compose_train  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_explore_notebook_runs_headless(tmp_path):

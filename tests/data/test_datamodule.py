@@ -7,7 +7,6 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf.errors import MissingMandatoryValue
 
 from videogen3d.data.datamodule import VideoDataModule
 from videogen3d.data.frame_bank import FrameBank
@@ -155,7 +154,7 @@ def test_synthetic_configs_instantiate(name, tmp_path):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("train", overrides=[f"dataset={name}", "dataset.frame_size=16", "dataset.clip_len=3",
                                           "dataset.source.num_sequences=5", "dataset.source.num_frames=6",
-                                          f"paths.data_dir={tmp_path}"])
+                                          "dataset.batch_size=8", f"paths.data_dir={tmp_path}"])
     assert cfg.dataset.clip_len == 3 and cfg.dataset.size == "small" and cfg.dataset.num_workers == 0
     d = instantiate(cfg.dataset)
     assert isinstance(d, VideoDataModule) and d.has_condition
@@ -165,8 +164,8 @@ def test_synthetic_configs_instantiate(name, tmp_path):
 def test_video_pairs_config_requires_folders_and_reads_them(tmp_path, make_video):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("train", overrides=["dataset=video_pairs"])
-        with pytest.raises(MissingMandatoryValue, match="dataset.source.cond_dir"):
-            instantiate(cfg.dataset)
+        with pytest.raises(ValueError, match=r"dataset.source.cond_dir=.*dataset.source.manifest"):
+            instantiate(cfg.dataset).prepare_data()  # neither folders nor a manifest
         for stem in "abcde":
             make_video(f"c/{stem}.mp4", n=6)
             make_video(f"t/{stem}.mp4", n=6)

@@ -32,6 +32,9 @@ def test_tempcae_shapes_and_windows():
     assert torch.equal(clip_windows(video, 3)[1], video[0, :, 1:4])  # window i = frames i..i+CS-1
     err = cae.window_error(video)
     assert err.shape == (2,) and (err > 0).all()
+    # eq. 7 for synthesis: summed over the 6 windows, divided by the video's pixel count
+    dec = cae.decoded_error(video)
+    assert torch.allclose(dec, err * 6 * (3 * 3 * 24 * 32) / (3 * 8 * 24 * 32), rtol=1e-5)
 
 
 def test_tempcae_refusals():

@@ -11,7 +11,7 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from conftest import compose_train
+from videogen3d.utils.compose import compose_train
 from videogen3d.cli import main
 from videogen3d.data.video_io import read_video
 from videogen3d.data.video_pairs import VideoPairsSource

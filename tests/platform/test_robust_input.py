@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compose_train
+from videogen3d.utils.compose import compose_train
 from hydra.core.global_hydra import GlobalHydra
 from videogen3d.cli import main
 from videogen3d.data.video_io import VideoReadError, read_video

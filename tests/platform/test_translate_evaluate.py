@@ -11,7 +11,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from conftest import compose_train
+from videogen3d.utils.compose import compose_train
 from videogen3d.cli import main
 from videogen3d.data.video_io import probe_video, read_video
 from videogen3d.platform.checkpoint import load_generator
@@ -46,7 +46,7 @@ def ckpt(tmp_path_factory, shared_data_dir) -> Path:
 def gan_ckpt(tmp_path_factory, shared_data_dir) -> Path:
     """A conditional GAN whose generator takes 2 noise channels and halves T once: factors (2, 4)."""
     return _train(tmp_path_factory.mktemp("gan"), shared_data_dir, "disc=conv", "disc.ndf=4", "loss=cgan",
-                  "+gan.noise_channels=2", "generator=resnet_v1", "generator.temporal_down=1")
+                  "gan.noise_channels=2", "generator=resnet_v1", "generator.temporal_down=1")
 
 
 @pytest.fixture

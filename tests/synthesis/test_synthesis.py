@@ -46,6 +46,15 @@ def test_comparison_lowers_target_error_and_norm(tiny_classifier):
     assert m.settings()["eta_tempcae"] is None and m.settings()["eta_norm"] == 5.0
 
 
+def test_eta_scale_multiplies_every_eta(tiny_classifier, tiny_tempcae):
+    targets, _ = parse_targets(["car_left"], CLASS_NAMES)
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), tempcae=tiny_tempcae.net, eta_scale=4.0)
+    s = m.settings()
+    assert (s["eta_c3d"], s["eta_tempcae"], s["eta_scale"]) == (40.0, 40.0, 4.0)
+    with pytest.raises(ValueError, match="eta_scale"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", eta_scale=0.0)
+
+
 def test_multi_label_target_raises_both_probabilities(tiny_classifier):
     targets, _ = parse_targets(["car_right+rocket_up"], CLASS_NAMES)
     m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", iterations=10,

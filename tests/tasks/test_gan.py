@@ -218,7 +218,7 @@ def test_disc_without_adversarial_loss_names_both(gan_cfg):
 
 
 def test_noise_input_widens_the_generator_and_gan_keys_are_checked(gan_cfg, tmp_path: Path):
-    cfg = gan_cfg("disc=conv", "loss=cgan", "+gan.noise_channels=2", "+gan.d_steps=2")
+    cfg = gan_cfg("disc=conv", "loss=cgan", "gan.noise_channels=2", "gan.d_steps=2")
     module = build_task(cfg, TinyPairs())
     assert module.generator.in_channels == 5 and module.hparams.d_steps == 2
     tiny_trainer(tmp_path, fast_dev_run=True).fit(module, datamodule=TinyPairs())
@@ -234,9 +234,9 @@ def test_schedulers_step_both_optimizers_each_epoch(gan_cfg, tmp_path: Path):
     module = build_task(cfg, TinyPairs())
     trainer = tiny_trainer(tmp_path, max_epochs=2, limit_train_batches=1, limit_val_batches=0)
     trainer.fit(module, datamodule=TinyPairs())
-    lr0 = cfg.optim.generator.lr
-    expected = lr0 * (1 + math.cos(math.pi * 2 / 4)) / 2
-    assert [o.param_groups[0]["lr"] for o in trainer.optimizers] == pytest.approx([expected, expected])
+    factor = (1 + math.cos(math.pi * 2 / 4)) / 2  # cosine decay after 2 of T_max=4 epochs
+    expected = [cfg.optim.generator.lr * factor, cfg.optim.disc.lr * factor]
+    assert [o.param_groups[0]["lr"] for o in trainer.optimizers] == pytest.approx(expected)
 
 
 def test_bf16_mixed_runs_with_float32_losses(tmp_path: Path):

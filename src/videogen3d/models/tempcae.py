@@ -9,7 +9,10 @@ up-samples back and its last layer emits ``C * CS`` channels, reshaped to the ``
 level each, each after the first halving H and W).
 
 :meth:`TempCAE.window_error` applies the network to every window ``i .. i+CS-1`` of a clip
-(``T - CS + 1`` windows), which is the decoded error ``L_tempCAE`` of eq. 7.
+(``T - CS + 1`` windows) and averages the squared error (the training MSE);
+:meth:`TempCAE.decoded_error` is the decoded error ``L_tempCAE`` of eq. 7 as synthesis uses it:
+the sum over every window of its squared error, divided by the video's pixel count ``C*T*H*W``
+(the normalisation shared with the L2-norm prior; see :mod:`videogen3d.synthesis.objectives`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import ConvNormAct, activation, check_geometry, norm_layer
+from videogen3d.models.blocks import activation, check_geometry
 
 __all__ = ["TempCAE", "clip_windows"]
 
@@ -33,8 +36,25 @@ def clip_windows(x: torch.Tensor, cs: int) -> torch.Tensor:
     return win.permute(0, 2, 1, 5, 3, 4).reshape(b * (t - cs + 1), c, cs, h, w)
 
 
+def _conv_norm_act(a: int, b: int, stride: int, norm: str, act: str, up: bool = False) -> nn.Sequential:
+    """3x3 2D conv (or x2 transposed conv) -> norm -> activation, on the one-time-step code."""
+    conv = (nn.ConvTranspose2d(a, b, 3, 2, 1, output_padding=1, bias=norm == "none") if up
+            else nn.Conv2d(a, b, 3, stride, 1, bias=norm == "none"))
+    norms = {"batch": lambda: nn.BatchNorm2d(b), "instance": lambda: nn.InstanceNorm2d(b, affine=True),
+             "none": nn.Identity}
+    if norm not in norms:
+        raise ValueError(f"unknown norm {norm!r}; expected one of {sorted(norms)}")
+    return nn.Sequential(conv, norms[norm](), activation(act))
+
+
 class TempCAE(nn.Module):
-    """``(B, C, CS, H, W)`` window -> its reconstruction, same shape, ``tanh`` output in [-1, 1]."""
+    """``(B, C, CS, H, W)`` window -> its reconstruction, same shape, ``tanh`` output in [-1, 1].
+
+    Eq. 4's 3D convolution spans all ``CS`` frames and is 'valid' in time, so it equals a 2D
+    convolution over the window stacked as a ``C*CS``-channel image (the seed's "multi-channels
+    image", Figure 2); the code has one time step, and every later layer is 2D. It is computed
+    that way (2D convolutions are several times faster on a CPU than 3D ones over one time step).
+    """
 
     def __init__(self, cs: int = 4, frame_size: int | Sequence[int] = (96, 128), in_channels: int = 3, *,
                  widths: Sequence[int] = (64, 128, 128), norm: str = "batch", act: str = "relu") -> None:
@@ -43,18 +63,14 @@ class TempCAE(nn.Module):
         n_down = len(widths) - 1
         check_geometry(f"TempCAE({len(widths)} levels)", cs, (h, w), 1, 2 ** n_down)
         self.cs, self.frame_size, self.in_channels = int(cs), (h, w), int(in_channels)
-        # eq. 4: one 3D conv over the whole CS-frame window (valid in time, 'same' in space)
-        enc: list[nn.Module] = [nn.Sequential(
-            nn.Conv3d(in_channels, widths[0], (cs, 3, 3), padding=(0, 1, 1), bias=norm == "none"),
-            norm_layer(norm, widths[0]), activation(act))]
-        for a, b in zip(widths[:-1], widths[1:]):
-            enc.append(ConvNormAct(a, b, (1, 3, 3), (1, 2, 2), norm=norm, act=act))
+        c = in_channels * cs
+        # eq. 4: h = σ(x[i, CS] * W + b), W spanning the CS frames (valid in time, 'same' in space)
+        enc: list[nn.Module] = [_conv_norm_act(c, widths[0], 1, norm, act)]
+        enc += [_conv_norm_act(a, b, 2, norm, act) for a, b in zip(widths[:-1], widths[1:])]
         self.encoder = nn.Sequential(*enc)
-        dec: list[nn.Module] = []
-        for a, b in zip(widths[::-1][:-1], widths[::-1][1:]):
-            dec.append(ConvNormAct(a, b, (1, 3, 3), (1, 2, 2), norm=norm, act=act, transposed=True))
-        # eq. 5: back to CS frames of C channels
-        dec.append(nn.Conv3d(widths[0], in_channels * cs, (1, 3, 3), padding=(0, 1, 1)))
+        dec: list[nn.Module] = [_conv_norm_act(a, b, 2, norm, act, up=True)
+                                for a, b in zip(widths[::-1][:-1], widths[::-1][1:])]
+        dec.append(nn.Conv2d(widths[0], c, 3, 1, 1))  # eq. 5: back to CS frames of C channels
         self.decoder = nn.Sequential(*dec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +79,7 @@ class TempCAE(nn.Module):
             raise ValueError(f"TempCAE(CS={self.cs}, {self.frame_size[1]}x{self.frame_size[0]}, C={self.in_channels}) "
                              f"got a window of shape {tuple(x.shape)}; expected (B, {self.in_channels}, {self.cs}, "
                              f"{self.frame_size[0]}, {self.frame_size[1]})")
-        y = self.decoder(self.encoder(x))  # (B, C*CS, 1, H, W)
+        y = self.decoder(self.encoder(x.reshape(b, c * t, h, w)))  # (B, C*CS, H, W)
         return torch.tanh(y.view(b, c, t, h, w))
 
     def window_error(self, video: torch.Tensor) -> torch.Tensor:
@@ -71,3 +87,14 @@ class TempCAE(nn.Module):
         win = clip_windows(video, self.cs)  # (B*n, C, CS, H, W)
         err = (self(win) - win).pow(2).mean(dim=(1, 2, 3, 4))  # (B*n,)
         return err.view(video.shape[0], -1).mean(dim=1)
+
+    def decoded_error(self, video: torch.Tensor) -> torch.Tensor:
+        """Eq. 7 summed over the windows ``i`` of each video, divided by its pixel count ``C*T*H*W``: ``(B,)``.
+
+        Interior pixels lie in ``CS`` windows, so per pixel this pulls ``CS`` times as hard as a
+        mean over windows would; it is the literal ``sum_i ||tempCAE(X[i, CS]) - X[i, CS]||^2``
+        on the same per-pixel scale as ``||X||^2 / (C*T*H*W)``.
+        """
+        win = clip_windows(video, self.cs)
+        err = (self(win) - win).pow(2).sum(dim=(1, 2, 3, 4))
+        return err.view(video.shape[0], -1).sum(dim=1) / video[0].numel()

@@ -5,11 +5,22 @@
   the two factors; with a one-hot ``Y`` that would be undefined, so we use the standard
   cross-entropy its words describe.) A multi-label target (§5, Figure 6) spreads ``Y`` over
   several classes.
-- eq. 7, the *decoded error*: :meth:`videogen3d.models.tempcae.TempCAE.window_error`.
+- eq. 7, the *decoded error*: :meth:`videogen3d.models.tempcae.TempCAE.decoded_error`.
 - eq. 10, the L2-norm prior of the comparison method: ``||X||^2``.
 
-Every term is per video ``(B,)``; the squared terms are means over pixels (the seed gives no
-normalisation; a sum over 590k pixels with η = 5 would make plain gradient descent diverge).
+Normalisation (ours; the seed gives none). Every term is per video ``(B,)``. Both squared terms
+are the seed's sums (eq. 7 summed over all windows ``i``, eq. 10 over all pixels) divided by the
+same constant, the video's pixel count ``P = C*T*H*W``. Read literally, the sums cannot be
+what Table 1's η were used with: plain GD on ``η_norm ||X||^2`` with ``η_norm = 5`` maps
+``X -> X - 10 X = -9 X`` and diverges. With ``/P`` a step moves each pixel by
+``2 η / P`` of its residual, so ``η * iterations / P`` is the "flow time" of a prior: at the seed's
+scale (P = 589,824, 50,000 iterations) the norm prior alone shrinks noise by
+``exp(-2*5*50000/P) = 0.43`` and the tempCAE pull (CS = 4 windows per pixel, η = 10) by
+``exp(-2*4*10*50000/P) ≈ 0.001``. The classifier's pixel gradient also falls roughly as ``1/P``
+(its features pool over the frame), so the ratios η_C3D : η_tempCAE : η_norm mean the same at
+every resolution. A smaller scale that runs fewer iterations on fewer pixels keeps the dynamics
+by multiplying *all three* η by one factor ``eta_scale = (50000 / iterations) * (P / 589824)``
+(conf/scale/cpu.yaml), which keeps Table 1's ratios; the table prints the η actually used.
 """
 
 from __future__ import annotations

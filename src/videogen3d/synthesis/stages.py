@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def _train_classifier(r: _Run, role: str) -> Path:
     dm = r.datamodule("main" if role == "classifier" else "judge")
     model = VideoClassifier(OmegaConf.to_container(scfg.net, resolve=True), r.class_names, r.geometry["clip_len"],
                             r.geometry["frame_size"], lr=float(scfg.lr), weight_decay=float(scfg.weight_decay),
-                            role=role)
+                            role=role, schedule=str(scfg.get("schedule", "constant")))
     trainer = r.trainer(role, max_epochs=int(scfg.epochs))
     trainer.fit(model, datamodule=dm)
     path = save_checkpoint(trainer, r.ckpt(role))
@@ -121,7 +122,9 @@ def _train_autoencoder(r: _Run) -> Path:
     pl.seed_everything(int(acfg.seed), workers=True)
     dm = r.datamodule("main")
     model = TempCAEModule(OmegaConf.to_container(acfg.net, resolve=True), int(acfg.cs), r.geometry["clip_len"],
-                          r.geometry["frame_size"], lr=float(acfg.lr))
+                          r.geometry["frame_size"], lr=float(acfg.lr),
+                          noise_std=float(acfg.get("noise_std", 0.0)), schedule=str(acfg.get("schedule", "constant")),
+                          windows_per_clip=int(acfg.get("windows_per_clip", 0)))
     trainer = r.trainer("autoencoder", max_epochs=int(acfg.epochs))
     trainer.fit(model, datamodule=dm)
     return save_checkpoint(trainer, r.ckpt("autoencoder"))
@@ -143,7 +146,7 @@ def _synthesize(r: _Run) -> dict[str, Any]:
                                 tempcae=None if cae is None else cae.net, eta_c3d=scfg.eta_c3d,
                                 eta_tempcae=scfg.eta_tempcae, eta_norm=scfg.eta_norm, optimizer=scfg.optimizer,
                                 lr=scfg.lr, iterations=int(scfg.iterations), init_scale=scfg.init_scale,
-                                clamp=scfg.clamp, seed=int(scfg.seed))
+                                clamp=scfg.clamp, seed=int(scfg.seed), eta_scale=float(scfg.get("eta_scale", 1.0)))
         trainer = r.trainer(f"synthesis_{method}", max_steps=int(scfg.iterations), max_epochs=1,
                             limit_val_batches=0, num_sanity_val_steps=0)
         trainer.fit(module)
@@ -195,8 +198,15 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage != "all":
         return steps[stage]()
-    result = None
+    result, seconds = None, {}
     for name in STAGES[:-1]:
         log.info("stage %s", name)
+        t0 = time.perf_counter()
         result = steps[name]()
+        seconds[name] = round(time.perf_counter() - t0, 1)
+        log.info("stage %s took %.1f s", name, seconds[name])
+    seconds["total"] = round(sum(seconds.values()), 1)
+    with atomic_path(r.work_dir / "timings.json") as tmp:  # wall time per stage of this stage=all run
+        tmp.write_text(json.dumps(seconds, indent=2))
+    log.info("stage=all wall time per stage (s): %s", seconds)
     return result

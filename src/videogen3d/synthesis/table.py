@@ -34,7 +34,7 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
         if m is None:
             continue
         rows.append({k: m.get(k) for k in ("method", "iterations", "optimizer", "lr", "eta_c3d", "eta_tempcae",
-                                           "eta_norm", "accuracy", "multi_label_top_k", "background_deviation",
+                                           "eta_norm", "eta_scale", "accuracy", "multi_label_top_k", "background_deviation",
                                            "frechet", "videos", "single_label_videos")})
     return rows
 
@@ -52,6 +52,11 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
                      f"| {r['background_deviation']:.3f} | {fd} | {r['videos']} |")
     real = evaluation.get("real", {})
     notes = [f"Scale: {evaluation.get('scale', '?')}; {evaluation.get('geometry', '')}."]
+    scales = sorted({float(r.get("eta_scale") or 1.0) for r in rows})
+    if scales != [1.0]:
+        notes.append(f"η columns are the values used: Table 1's η (10, 10, 5) × eta_scale = "
+                     f"{', '.join(f'{s:g}' for s in scales)} (fewer iterations and pixels than the seed; "
+                     f"Table 1's ratios kept).")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "
                      f"{_pct(real['accuracy'])}, background dev. {real['background_deviation']:.3f}.")

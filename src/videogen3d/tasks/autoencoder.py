@@ -1,7 +1,9 @@
 """tempCAE training task (seed 003, §3.4): MSE over every CS-frame window of the training clips.
 
 The seed trains tempCAE "on the entire dataset" (§4.3: faint objects of other classes show up
-in generated videos for that reason); labels are ignored here.
+in generated videos for that reason); labels are ignored here. ``noise_std > 0`` (our option,
+off by default) trains a denoising auto-encoder: Gaussian noise on the input windows, the clean
+windows as the target.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from videogen3d.tasks.classifier import build_net
+from videogen3d.models.tempcae import clip_windows
+from videogen3d.tasks.classifier import build_net, with_schedule
 
 __all__ = ["TempCAEModule"]
 
@@ -21,7 +24,8 @@ class TempCAEModule(pl.LightningModule):
     """Logs ``train/mse`` and ``val/mse`` (the per-window decoded error, eq. 7, mean over windows)."""
 
     def __init__(self, net: Mapping[str, Any], cs: int, clip_len: int, frame_size: Sequence[int],
-                 lr: float = 1e-3) -> None:
+                 lr: float = 1e-3, noise_std: float = 0.0, schedule: str = "constant",
+                 windows_per_clip: int = 0) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = build_net(net, cs=int(cs), frame_size=list(frame_size))
@@ -36,7 +40,18 @@ class TempCAEModule(pl.LightningModule):
         return self.net.window_error(video)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        loss = self(batch["target"]).mean()
+        noise, k = float(self.hparams.get("noise_std", 0.0)), int(self.hparams.get("windows_per_clip", 0))
+        if stage == "train" and (noise > 0 or k > 0):
+            video = batch["target"]
+            win = clip_windows(video, self.net.cs)  # (B*n, C, CS, H, W)
+            n = win.shape[0] // video.shape[0]
+            if 0 < k < n:  # a random k of each clip's n windows (cheaper steps, same expected loss)
+                pick = torch.rand(video.shape[0], n, device=win.device).argsort(1)[:, :k]
+                win = win[(pick + n * torch.arange(video.shape[0], device=win.device)[:, None]).flatten()]
+            inp = (win + noise * torch.randn_like(win)).clamp(-1, 1) if noise > 0 else win  # denoising option (ours)
+            loss = (self.net(inp) - win).pow(2).mean()
+        else:
+            loss = self(batch["target"]).mean()
         self.log(f"{stage}/mse", loss, prog_bar=True, batch_size=len(batch["target"]))
         return loss
 
@@ -49,5 +64,6 @@ class TempCAEModule(pl.LightningModule):
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return with_schedule(opt, self.hparams.get("schedule", "constant"), self.trainer)

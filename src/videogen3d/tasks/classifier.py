@@ -18,7 +18,21 @@ from omegaconf import OmegaConf
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-__all__ = ["VideoClassifier", "build_net"]
+__all__ = ["VideoClassifier", "build_net", "with_schedule"]
+
+SCHEDULES = ("constant", "cosine")
+
+
+def with_schedule(opt: torch.optim.Optimizer, schedule: str, trainer: pl.Trainer | None):
+    """``constant``: the optimizer alone; ``cosine``: lr decays to 0 over the run, per step (the last,
+    small steps also settle batch norm's running statistics, which the frozen networks use)."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r} is unknown; expected one of {SCHEDULES}")
+    if schedule == "constant" or trainer is None:
+        return opt
+    steps = max(1, int(trainer.estimated_stepping_batches))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
 def build_net(net: Mapping[str, Any] | nn.Module, **geometry: Any) -> nn.Module:
@@ -40,7 +54,7 @@ class VideoClassifier(pl.LightningModule):
 
     def __init__(self, net: Mapping[str, Any], class_names: Sequence[str], clip_len: int,
                  frame_size: Sequence[int], lr: float = 1e-3, weight_decay: float = 1e-4,
-                 role: str = "classifier") -> None:
+                 role: str = "classifier", schedule: str = "constant") -> None:
         super().__init__()
         self.save_hyperparameters()
         k = len(class_names)
@@ -87,5 +101,6 @@ class VideoClassifier(pl.LightningModule):
         self.test_confusion = self.test_cm.compute().cpu()
         self.test_cm.reset()
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        return with_schedule(opt, self.hparams.get("schedule", "constant"), self.trainer)

@@ -11,7 +11,8 @@ same weighted objective. Running under a Lightning ``Trainer(max_steps=iteration
 GPU, bf16 autocast and a progress bar without code here. The classifier and the tempCAE are
 frozen and kept in eval mode (batch norm uses its running statistics, dropout is off).
 After each step the pixels are clamped to [-1, 1], the range the networks were trained on
-(our choice; the seed does not say).
+(our choice; the seed does not say). ``eta_scale`` multiplies all three η (Table 1's ratios
+kept) for scales with fewer iterations and pixels; see :mod:`videogen3d.synthesis.objectives`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class PixelSynthesis(pl.LightningModule):
                  method: str = "ours", tempcae: nn.Module | None = None, eta_c3d: float = 10.0,
                  eta_tempcae: float = 10.0, eta_norm: float = 5.0, optimizer: str = "gd", lr: float = 0.01,
                  iterations: int = 50000, init_scale: float = 1.0, clamp: bool = True, channels: int = 3,
-                 seed: int = 0) -> None:
+                 seed: int = 0, eta_scale: float = 1.0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
@@ -70,7 +71,11 @@ class PixelSynthesis(pl.LightningModule):
         if method == "ours" and tempcae is None:
             raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
         self.method, self.optimizer_name, self.lr = method, optimizer, float(lr)
-        self.eta_c3d, self.eta_tempcae, self.eta_norm = float(eta_c3d), float(eta_tempcae), float(eta_norm)
+        if eta_scale <= 0:
+            raise ValueError(f"synthesis eta_scale must be positive, got {eta_scale}")
+        self.eta_scale = float(eta_scale)
+        self.eta_c3d, self.eta_tempcae, self.eta_norm = (float(e) * self.eta_scale for e in (eta_c3d, eta_tempcae,
+                                                                                             eta_norm))
         self.iterations, self.clamp = int(iterations), bool(clamp)
         self.classifier = _frozen(classifier)
         self.tempcae = _frozen(tempcae) if (tempcae is not None and method == "ours") else None
@@ -95,7 +100,7 @@ class PixelSynthesis(pl.LightningModule):
         out = {"l_c3d": target_error(logits, self.targets),
                "p_target": (logits.float().softmax(1) * (self.targets > 0)).sum(1)}
         if self.method == "ours":
-            out["l_tempcae"] = self.tempcae.window_error(x).float()  # type: ignore[union-attr]
+            out["l_tempcae"] = self.tempcae.decoded_error(x).float()  # type: ignore[union-attr]
         else:
             out["l_norm"] = norm_error(x)
         return out
@@ -131,4 +136,4 @@ class PixelSynthesis(pl.LightningModule):
         return {"method": self.method, "iterations": self.iterations, "optimizer": self.optimizer_name,
                 "eta_c3d": self.eta_c3d, "eta_tempcae": self.eta_tempcae if self.method == "ours" else None,
                 "eta_norm": self.eta_norm if self.method == "comparison" else None,
-                "lr": self.lr if self.optimizer_name == "adam" else None}
+                "lr": self.lr if self.optimizer_name == "adam" else None, "eta_scale": self.eta_scale}
