@@ -59,3 +59,11 @@ def test_temporal_error_refuses_bad_shapes():
         m.update(torch.zeros(1, 3, 1, 4, 4), torch.zeros(1, 3, 1, 4, 4))
     with pytest.raises(ValueError, match="one shape"):
         m.update(torch.zeros(1, 3, 2, 4, 4), torch.zeros(1, 3, 3, 4, 4))
+
+
+def test_single_clip_batch_is_scored():
+    """B=1: the (B, C, T, H, W) -> frames reshape is a view that torchmetrics cannot .view(); it must work."""
+    target = _video(2, shape=(1, 3, 4, 16, 16))
+    m = video_metrics(frame_size=16)
+    m.update((target + 0.1).clamp(-1, 1), target)
+    assert all(torch.isfinite(v) for v in m.compute().values())

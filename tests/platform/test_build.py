@@ -18,7 +18,7 @@ from videogen3d.data.video_pairs import VideoPairsSource
 from videogen3d.platform.build import build_labelled, build_pairs
 from videogen3d.platform.corpus import encode, moving_frames
 from videogen3d.platform.frames import split_video
-from videogen3d.platform.sources import LabelledVideoSource
+from videogen3d.data.video_pairs import VideoFolderSource
 
 
 def rows(manifest: Path) -> list[dict]:
@@ -112,9 +112,9 @@ def test_build_labelled_is_read_by_video_folder(class_root, tmp_path):
     assert main(["build", "labelled", str(class_root), "--out", str(manifest)]) == 0
     table = rows(manifest)
     assert [r["label"] for r in table] == ["jump"] * 3 + ["walk"] * 3
-    bank = LabelledVideoSource(manifest=manifest, frame_size=32).load(None)
+    bank = VideoFolderSource(manifest=manifest, frame_size=32).load(None)
     assert bank.class_names == ["jump", "walk"] and bank.labels.tolist() == [0, 0, 0, 1, 1, 1]
-    from_folders = LabelledVideoSource(root=class_root, frame_size=32).load(None)
+    from_folders = VideoFolderSource(root=class_root, frame_size=32).load(None)
     assert from_folders.names == bank.names and np.array_equal(from_folders.target, bank.target)
 
     cfg = compose_train(["dataset=video_folder", f"dataset.source.manifest={manifest}", "dataset.frame_size=32",
@@ -128,6 +128,6 @@ def test_build_labelled_is_read_by_video_folder(class_root, tmp_path):
 
 def test_labelled_source_needs_root_or_manifest(tmp_path):
     with pytest.raises(ValueError, match="dataset.source.root .* or dataset.source.manifest"):
-        LabelledVideoSource()
+        VideoFolderSource()
     with pytest.raises(FileNotFoundError, match="build labelled"):
-        LabelledVideoSource(manifest=tmp_path / "none.csv").load(None)
+        VideoFolderSource(manifest=tmp_path / "none.csv").load(None)

@@ -219,12 +219,41 @@ class VideoPairsSource(_DecodingSource):
         return _bank(targets, names, fps, cond=conds)
 
 
+def read_labelled_manifest(manifest: str | os.PathLike, root: str | os.PathLike | None = None
+                           ) -> dict[str, dict[str, Path]]:
+    """``{class: {name: path}}`` from a CSV with columns ``path,label[,name]``; relative paths are
+    taken from ``root`` if given, else from the manifest's folder."""
+    manifest = Path(manifest).expanduser()
+    if not manifest.is_file():
+        raise FileNotFoundError(f"manifest {str(manifest)!r} does not exist (a CSV with columns path,label[,name]; "
+                                f"write one with `videogen3d build labelled ROOT --out {manifest.name}`)")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise ValueError(f"manifest {str(manifest)!r} needs a header with columns path,label[,name] and rows")
+    base = Path(root).expanduser() if root is not None else manifest.parent
+    classes: dict[str, dict[str, Path]] = {}
+    for i, row in enumerate(rows):
+        p = base / row["path"]
+        if not p.is_file():
+            raise FileNotFoundError(f"manifest {str(manifest)!r} row {i + 2}: no file {str(p)!r}")
+        name = row.get("name") or p.stem
+        entries = classes.setdefault(row["label"], {})
+        if name in entries:
+            raise ValueError(f"manifest {str(manifest)!r} row {i + 2}: class {row['label']!r} already has "
+                             f"an entry named {name!r}")
+        entries[name] = p
+    return {k: classes[k] for k in sorted(classes)}
+
+
 class VideoFolderSource(_DecodingSource):
-    """Labelled videos: one sub-folder of ``root`` per class (sorted names -> labels 0..K-1)."""
+    """Labelled videos: one sub-folder of ``root`` per class, or a CSV ``path,label[,name]`` manifest
+    (``videogen3d build labelled`` writes one); sorted class names -> labels 0..K-1."""
 
     def __init__(
         self,
-        root: str | os.PathLike,
+        root: str | os.PathLike | None = None,
+        manifest: str | os.PathLike | None = None,
         frame_size: int | tuple[int, int] = 64,
         on_bad_file: str = "error",
         extensions=VIDEO_EXTENSIONS,
@@ -233,8 +262,12 @@ class VideoFolderSource(_DecodingSource):
         num_workers: int = 4,
         name: str = "video_folder",
     ):
+        if root is None and manifest is None:
+            raise ValueError("video_folder needs dataset.source.root (one sub-folder of videos per class) or "
+                             "dataset.source.manifest (a CSV from `videogen3d build labelled`)")
         super().__init__(frame_size, on_bad_file, extensions, cache, max_frames, num_workers)
-        self.root, self.name = Path(root).expanduser(), name
+        self.root = Path(root).expanduser() if root is not None else None
+        self.manifest, self.name = manifest, name
 
     has_condition = False
 
@@ -243,6 +276,8 @@ class VideoFolderSource(_DecodingSource):
         return list(self.classes())
 
     def classes(self) -> dict[str, dict[str, Path]]:
+        if self.manifest is not None:
+            return read_labelled_manifest(self.manifest, self.root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"root {str(self.root)!r} is not a folder (one sub-folder of videos per class)")
         subdirs = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -277,7 +312,8 @@ class VideoFolderSource(_DecodingSource):
             fps.append(d[1])
         self._note_skipped()
         if not names:
-            raise ValueError(f"{self.name}: no readable video under {str(self.root)!r} (skipped: {self.skipped})")
+            raise ValueError(f"{self.name}: no readable video in {str(self.manifest or self.root)!r} "
+                             f"(skipped: {self.skipped})")
         return _bank(videos, names, fps, labels=labels, class_names=list(classes))
 
 

@@ -6,7 +6,7 @@
   ``tolerance`` frames is kept (and cut to the shorter when loaded), a larger difference is an
   error naming both files and their counts.
 - ``build_labelled``: one sub-folder per class -> a CSV ``path,label,name,frames`` that
-  ``dataset=video_folder`` reads (:class:`videogen3d.platform.sources.LabelledVideoSource`).
+  ``dataset=video_folder`` reads (:class:`videogen3d.data.video_pairs.VideoFolderSource`).
 
 Manifests always point at video files: a frame folder is encoded once (H.264, high quality) to
 ``<manifest stem>_videos/`` beside the manifest, so the datasets keep one decoding path. Every

@@ -19,7 +19,6 @@ from hydra.utils import instantiate
 from videogen3d.metrics.video import video_metrics
 from videogen3d.platform._progress import track
 from videogen3d.platform.checkpoint import load_generator
-from videogen3d.platform.translate import frame_major
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["METRICS", "evaluate_checkpoint", "markdown_table", "write_json"]
@@ -56,8 +55,7 @@ def evaluate_checkpoint(
         batch = datamodule.on_after_batch_transfer({k: v.to(device) for k, v in batch.items()})
         cond, target = batch["cond"], batch["target"]
         fake = gen(cond)
-        cond, target = frame_major(cond), frame_major(target)  # a last batch of one clip is fine too
-        model.update(frame_major(fake.float().clamp(-1, 1)), target)
+        model.update(fake.float().clamp(-1, 1), target)
         identity.update(cond, target)
         clips += len(cond)
         frames += cond.shape[0] * cond.shape[2]

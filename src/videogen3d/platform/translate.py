@@ -28,7 +28,7 @@ from videogen3d.platform.frames import Size, parse_size, read_frame_folder
 log = logging.getLogger(__name__)
 
 __all__ = ["window_weights", "window_starts", "pad_to_multiple", "translate_frames", "caption_bar",
-           "comparison_frames", "read_input", "translate_file", "frame_major", "frame_metrics"]
+           "comparison_frames", "read_input", "translate_file", "frame_metrics"]
 
 
 def window_weights(window: int, overlap: int) -> torch.Tensor:
@@ -179,12 +179,6 @@ def translate_file(
     return result
 
 
-def frame_major(video: torch.Tensor) -> torch.Tensor:
-    """``(B, C, T, H, W)`` stored frame-major, so that ``metrics.video.video_to_frames`` gets a contiguous
-    ``(B*T, C, H, W)`` even for B = 1 (torchmetrics' MSE calls ``.view(-1)``)."""
-    return video.transpose(1, 2).contiguous().transpose(1, 2)
-
-
 def frame_metrics(fake: np.ndarray, real: np.ndarray, frame_size: tuple[int, int]) -> dict[str, float]:
     """MSE, PSNR, SSIM and temporal error of two uint8 videos over their common length."""
     from videogen3d.metrics.video import video_metrics
@@ -194,7 +188,7 @@ def frame_metrics(fake: np.ndarray, real: np.ndarray, frame_size: tuple[int, int
         return {}  # the temporal error needs two frames; a one-frame video has no metrics table
 
     def as_video(v: np.ndarray) -> torch.Tensor:  # (1, 3, T, H, W) in [-1, 1]
-        return frame_major(torch.from_numpy(np.ascontiguousarray(v[:n])).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1))
+        return torch.from_numpy(np.ascontiguousarray(v[:n])).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
 
     metrics = video_metrics("", frame_size=min(frame_size + tuple(fake.shape[1:3])))
     metrics.update(as_video(fake), as_video(real))
