@@ -52,3 +52,52 @@ def test_judge_network_shapes():
     assert net(x).shape == (2, 11) and net.features(x).shape == (2, 32)
     with pytest.raises(ValueError, match="clip_len=6"):
         VideoResNetClassifier(11, 6, (24, 32), widths=(8, 16, 32))
+
+
+def test_blend_corruption_runs_from_the_clean_window_to_uniform_noise():
+    from videogen3d.tasks.autoencoder import corrupt
+
+    torch.manual_seed(0)
+    win = torch.ones(4000, 3, 2, 2, 2)  # white windows
+    assert torch.equal(corrupt(win, "blend", 0.0), win)
+    noisy = corrupt(win, "blend", 1.0)
+    assert noisy.shape == win.shape and noisy.min() >= -1 and noisy.max() <= 1
+    # a ~ U(0, 1) per window, u ~ U[-1, 1]: E[(1 - a) * 1 + a * u] = 0.5; per-window blend is shared by its pixels
+    assert abs(float(noisy.mean()) - 0.5) < 0.02
+    dist = (1 - noisy).mean(dim=(1, 2, 3, 4))  # ~ a: spread over [0, 1]
+    assert float(dist.min()) < 0.05 and float(dist.max()) > 0.9
+    g = corrupt(win, "gaussian", 0.5)
+    assert g.max() <= 1 and float(g.mean()) < 0.9  # clamped noise pulls white windows down
+    with pytest.raises(ValueError, match="corruption='salt'.*'gaussian', 'blend'"):
+        corrupt(win, "salt", 0.5)
+
+
+def test_denoising_tempcae_learns_to_map_noisy_windows_toward_white():
+    """A few steps of blend-corrupted training on white clips: the output of pure noise moves toward white."""
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader
+
+    from videogen3d.tasks.autoencoder import TempCAEModule
+
+    torch.manual_seed(0)
+    clips = [{"target": torch.ones(3, 6, 8, 8)} for _ in range(32)]
+    module = TempCAEModule({"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8, 8]}, 3, 6, (8, 8),
+                           lr=1e-2, noise_std=1.0, corruption="blend")
+    noise = torch.rand(8, 3, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        before = float(module.eval().net(noise).mean())
+    pl.Trainer(max_epochs=6, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, accelerator="cpu").fit(module, DataLoader(clips, batch_size=8))
+    with torch.no_grad():
+        after = float(module.eval().net(noise).mean())
+    assert after > 0.8 > before
+    with pytest.raises(ValueError, match="corruption='salt' is unknown"):
+        TempCAEModule({"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8]}, 3, 6, (8, 8), corruption="salt")
+
+
+def test_tempcae_with_the_seeds_sigmoid_and_one_level():
+    """Eqs. 4-5 read literally: one encoder layer with σ, one decoding layer (output σ = rescaled tanh)."""
+    net = TempCAE(cs=3, frame_size=(8, 8), widths=[16], norm="none", act="sigmoid")
+    assert any(isinstance(m, torch.nn.Sigmoid) for m in net.encoder.modules())
+    y = net(torch.rand(2, 3, 3, 8, 8) * 2 - 1)
+    assert y.shape == (2, 3, 3, 8, 8) and y.abs().max() < 1

@@ -48,3 +48,42 @@ def test_frechet_closed_form_and_metric():
     assert fd.compute() > 1.0
     with pytest.raises(ValueError, match="at least 2 real"):
         FeatureFrechetDistance(4).compute()
+
+
+class _MarkJudge(torch.nn.Module):
+    """A judge that reads the class off pixel (0, 0, 0, k): features = that row, head = x10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(10.0))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0, 0, 0, : len(CLASS_NAMES)]
+
+    def head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.scale * f
+
+
+def test_evaluate_videos_counts_accuracy_judge_probability_and_background():
+    from videogen3d.synthesis.judge import evaluate_videos
+
+    targets, names = parse_targets(["car_right", "rocket_up", "ship_left", "car_right+rocket_up"], CLASS_NAMES)
+    videos = torch.ones(4, 3, 2, 4, 16)  # white
+    marks = [0, 2, 5, 0]  # judged: car_right (right), rocket_up (right), airplane_down (wrong), car_right
+    for i, k in enumerate(marks):
+        videos[i, 0, 0, 0, :11] = -1
+        videos[i, 0, 0, 0, k] = 1
+    videos[2] = videos[2] * 0  # grey: background deviation 0.5 (its mark row is zeroed too)
+    videos[2, 0, 0, 0, 5] = 1
+    videos[3, 0, 0, 0, 10] = 0  # the multi-label video's runner-up: balloon_up
+
+    record = {"videos": videos, "targets": targets, "names": names, "class_names": list(CLASS_NAMES),
+              "settings": {"method": "ours"}}
+    out = evaluate_videos(_MarkJudge(), record, torch.randn(8, 11))
+    assert out["accuracy"] == pytest.approx(2 / 3) and out["single_label_videos"] == 3
+    p_hit = 1 / (1 + 10 * torch.exp(torch.tensor(-20.0)))  # softmax of 10 vs ten -10s
+    p_grey = torch.exp(torch.tensor(0.0)) / (torch.exp(torch.tensor(10.0)) + 10)  # ship_left's logit 0 vs one 10
+    assert out["judge_p_target"] == pytest.approx(float((2 * p_hit + p_grey) / 3), rel=1e-4)
+    assert out["background_deviation"] == pytest.approx((0 + 0 + 0.5 + 0) / 4)
+    assert out["multi_label_top_k"] == 0.0  # judge top-2 is {car_right, balloon_up}, not {car_right, rocket_up}
+    assert [j["judged"] for j in out["judged"]] == ["car_right", "rocket_up", "airplane_down", "car_right"]

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from hydra import compose, initialize_config_dir
 
 from videogen3d.synthesis.checkpoints import GeometryMismatchError, MissingCheckpointError
@@ -30,18 +32,31 @@ def test_missing_checkpoint_names_path_and_command(tmp_path):
 def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     run(_cfg(tmp_path, "stage=all"))
     work = tmp_path / "work"
-    for name in ("classifier", "autoencoder", "judge"):
+    for name in ("classifier", "autoencoder", "autoencoder_dae", "judge"):
         assert (work / "checkpoints" / f"{name}.ckpt").is_file()
     assert (work / "synthesis" / "ours" / "grid.png").is_file()
     assert len(list((work / "synthesis" / "comparison" / "videos").glob("*.gif"))) == 3  # 2 targets + 1 multi
+    side = np.asarray(Image.open(work / "methods.png"))  # per single-label target: a real clip (if any), 3 methods
+    rows = (side.shape[0] + 2) // 26
+    assert side.shape[0] == rows * 26 - 2 and side.shape[1] == 8 * 34 - 2 and rows in (6, 7, 8)
     md = run(_cfg(tmp_path, "stage=table"))
     out = capsys.readouterr().out
     assert "| Ours (C3D + tempCAE, eq. 8) | 2 | 10 | 10 | none |" in out
     assert "| Comparison (C3D + L2 norm, eq. 11) | 2 | 10 | none | 5 |" in out and md in out
     rows = json.loads((work / "table.json").read_text())["rows"]
-    assert [r["method"] for r in rows] == ["ours", "comparison"] and (work / "table.md").read_text() == md
+    assert [r["method"] for r in rows] == ["ours", "comparison", "ours_dae"] and (work / "table.md").read_text() == md
+    dae = rows[2]
+    assert (dae["prior_gradient"], dae["tempcae_noise"], rows[0]["prior_gradient"]) == ("residual", "blend 1", "full")
+    assert "| Ours, denoising tempCAE + residual prior gradient (not in the seed) | 2 | 10 | 10 | none |" in out
+    assert "ours_dae: tempCAE trained with blend 1 input corruption; prior gradient residual" in out
 
+    with pytest.raises(ValueError, match=r"synthesis.methods=\['ours', 'dae'\] names unknown methods \['dae'\].*ours_dae"):
+        run(_cfg(tmp_path, "stage=synthesis", "synthesis.methods=[ours,dae]"))
     with pytest.raises(ValueError, match="unknown target label 'car_up'.*valid labels: car_right"):
         run(_cfg(tmp_path, "stage=synthesis", "synthesis.targets=[car_up]"))
     with pytest.raises(GeometryMismatchError, match=r"8 frames of 32x24.*requested clips are 8 frames of 64x48"):
         run(_cfg(tmp_path, "stage=synthesis", "dataset.source.frame_size=[48,64]"))
+    (work / "checkpoints" / "autoencoder_dae.ckpt").unlink()
+    with pytest.raises(MissingCheckpointError, match=r"tempCAE \(autoencoder_dae\) checkpoint not found at .*"
+                                                     r"autoencoder_dae\.ckpt.*stage=autoencoder"):
+        run(_cfg(tmp_path, "stage=synthesis"), overrides=["stage=synthesis"])

@@ -7,6 +7,7 @@ from _synth_helpers import GEO, save_module
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.data.video_io import read_video
+from videogen3d.models.tempcae import clip_windows
 from videogen3d.synthesis.checkpoints import GeometryMismatchError, MissingCheckpointError, load_autoencoder, load_classifier
 from videogen3d.synthesis.objectives import parse_targets
 from videogen3d.synthesis.outputs import write_synthesis
@@ -53,6 +54,41 @@ def test_eta_scale_multiplies_every_eta(tiny_classifier, tiny_tempcae):
     assert (s["eta_c3d"], s["eta_tempcae"], s["eta_scale"]) == (40.0, 40.0, 4.0)
     with pytest.raises(ValueError, match="eta_scale"):
         PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", eta_scale=0.0)
+
+
+def test_eta_c3d_scale_sets_the_classifier_eta_apart(tiny_classifier, tiny_tempcae):
+    targets, _ = parse_targets(["car_left"], CLASS_NAMES)
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), tempcae=tiny_tempcae.net, eta_scale=12.5,
+                       eta_c3d_scale=0.5)
+    s = m.settings()
+    assert (s["eta_c3d"], s["eta_tempcae"], s["eta_c3d_scale"], s["prior_gradient"]) == (5.0, 125.0, 0.5, "full")
+    with pytest.raises(ValueError, match="eta_c3d_scale must be positive, got -1"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), tempcae=tiny_tempcae.net, eta_c3d_scale=-1)
+    with pytest.raises(ValueError, match="prior_gradient='stop'.*'full', 'residual'"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), tempcae=tiny_tempcae.net, prior_gradient="stop")
+
+
+def test_residual_prior_gradient_is_the_pull_toward_the_decoded_video(tiny_classifier, tiny_tempcae):
+    """residual: d/dX = 2 * sum over windows of (X - tempCAE(X)) / P; full adds the decoder's J^T term."""
+    targets, _ = parse_targets(["car_left", "ship_right"], CLASS_NAMES)
+    grads = {}
+    for mode in ("full", "residual"):
+        m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), tempcae=tiny_tempcae.net, prior_gradient=mode)
+        terms = m.losses()
+        grads[mode] = torch.autograd.grad(terms["l_tempcae"].sum(), m.video)[0]
+        grads[mode + "_value"] = terms["l_tempcae"].detach()
+    x = m.video.detach()
+    win = clip_windows(x, tiny_tempcae.net.cs)
+    with torch.no_grad():
+        resid = 2 * (win - tiny_tempcae.net(win)) / x[0].numel()  # (B*n, C, CS, H, W), scattered back below
+    b, n, cs = x.shape[0], x.shape[2] - tiny_tempcae.net.cs + 1, tiny_tempcae.net.cs
+    expected = torch.zeros_like(x)
+    resid = resid.view(b, n, *resid.shape[1:])
+    for i in range(n):
+        expected[:, :, i:i + cs] += resid[:, i]
+    torch.testing.assert_close(grads["residual"], expected, rtol=1e-4, atol=1e-8)
+    torch.testing.assert_close(grads["residual_value"], grads["full_value"])
+    assert (grads["full"] - grads["residual"]).abs().max() > 1e-3 * grads["residual"].abs().max()
 
 
 def test_multi_label_target_raises_both_probabilities(tiny_classifier):

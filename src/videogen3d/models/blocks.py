@@ -19,7 +19,7 @@ from torch import nn
 Stride = int | tuple[int, int, int]
 
 NORMS = ("instance", "batch", "none")
-ACTIVATIONS = ("relu", "leaky_relu", "gelu", "silu", "none")
+ACTIVATIONS = ("relu", "leaky_relu", "gelu", "silu", "sigmoid", "none")
 
 
 def _triple(v: int | Sequence[int]) -> tuple[int, int, int]:
@@ -37,6 +37,8 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
         return nn.InstanceNorm3d(channels, affine=True, track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm3d(channels)
+    if kind == "sigmoid":
+        return nn.Sigmoid()
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")
@@ -51,6 +53,8 @@ def activation(kind: str) -> nn.Module:
         return nn.GELU()
     if kind == "silu":
         return nn.SiLU(inplace=True)
+    if kind == "sigmoid":
+        return nn.Sigmoid()
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown activation {kind!r}; expected one of {ACTIVATIONS}")

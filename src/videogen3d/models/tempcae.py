@@ -88,13 +88,20 @@ class TempCAE(nn.Module):
         err = (self(win) - win).pow(2).mean(dim=(1, 2, 3, 4))  # (B*n,)
         return err.view(video.shape[0], -1).mean(dim=1)
 
-    def decoded_error(self, video: torch.Tensor) -> torch.Tensor:
+    def decoded_error(self, video: torch.Tensor, residual: bool = False) -> torch.Tensor:
         """Eq. 7 summed over the windows ``i`` of each video, divided by its pixel count ``C*T*H*W``: ``(B,)``.
 
         Interior pixels lie in ``CS`` windows, so per pixel this pulls ``CS`` times as hard as a
         mean over windows would; it is the literal ``sum_i ||tempCAE(X[i, CS]) - X[i, CS]||^2``
         on the same per-pixel scale as ``||X||^2 / (C*T*H*W)``.
+
+        ``residual=True`` (ours, not the seed's) stops the gradient through the decoder: the
+        pixel gradient is then ``2 sum_i (X[i, CS] - tempCAE(X[i, CS])) / P``, the pull toward the
+        decoded video alone. For a denoising auto-encoder that residual estimates the direction
+        toward the data (Alain & Bengio, 2014); the full gradient adds ``J^T`` of the decoder,
+        which also moves the decoded video toward ``X``. The value is the same either way.
         """
         win = clip_windows(video, self.cs)
-        err = (self(win) - win).pow(2).sum(dim=(1, 2, 3, 4))
+        dec = self(win)
+        err = ((dec.detach() if residual else dec) - win).pow(2).sum(dim=(1, 2, 3, 4))
         return err.view(video.shape[0], -1).sum(dim=1) / video[0].numel()

@@ -23,7 +23,7 @@ __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "st
            "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry"]
 
 CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "checkpoints/autoencoder.ckpt",
-               "judge": "checkpoints/judge.ckpt"}
+               "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt"}
 
 
 class MissingCheckpointError(FileNotFoundError):
@@ -90,10 +90,11 @@ def load_classifier(path: str | os.PathLike, want: dict[str, Any], *, what: str 
     return model.eval()
 
 
-def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides: Sequence[str] = ()) -> TempCAEModule:
+def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides: Sequence[str] = (),
+                     what: str = "tempCAE (autoencoder)") -> TempCAEModule:
     """Load the tempCAE; its frame size must match and its window CS must fit the requested clip length."""
     path = Path(path)
-    _require(path, "tempCAE (autoencoder)", "autoencoder", overrides)
+    _require(path, what, "autoencoder", overrides)
     model = TempCAEModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
     have = model.geometry
     _check("tempCAE (autoencoder)", path, have, want, ("frame_size",))

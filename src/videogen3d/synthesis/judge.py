@@ -6,6 +6,7 @@ synthesized video. Reported per method:
 
 - ``accuracy``: the share of single-label videos whose judged class is the target (the crowd's
   13-way choice had "Other" and "Unclear"; the judge always picks one of the 11 classes);
+- ``judge_p_target``: the judge's mean probability on the target class (chance: 1/11);
 - ``multi_label_top_k``: for multi-label targets (§5), the share whose judge top-k classes are
   exactly the k target classes;
 - ``background_deviation``: how far the background is from white (§4.3 compares it by eye):
@@ -81,6 +82,8 @@ def evaluate_videos(judge: nn.Module, record: dict[str, Any], real_features: tor
     out["videos"] = len(videos)
     out["single_label_videos"] = int(single.sum())
     out["accuracy"] = float((pred[single] == labels[single]).float().mean()) if single.any() else None
+    # the judge's mean probability on the target class: a softer reading than accuracy with few videos
+    out["judge_p_target"] = float(probs[single].gather(1, labels[single, None]).mean()) if single.any() else None
     multi = ~single
     if multi.any():
         hits = []

@@ -2,11 +2,16 @@
 
     classifier   train the C3D on the main partition            -> checkpoints/classifier.ckpt
     autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
+                 (and, for method ours_dae, its denoising twin       -> checkpoints/autoencoder_dae.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
-    synthesis    eq. 8 (ours) and eq. 11 (comparison)            -> synthesis/<method>/{videos,grid.png,videos.pt}
-    evaluate     judge the synthesized videos                    -> evaluation.json
+    synthesis    eq. 8 (ours), eq. 11 (comparison), ours_dae     -> synthesis/<method>/{videos,grid.png,videos.pt}
+    evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
     table        print Table 1 (markdown)                        -> table.md, table.json
     all          every stage in order (existing checkpoints are reused unless retrain=true)
+
+Synthesis methods (``synthesis.methods``): ``ours`` (eq. 8, the seed's), ``comparison`` (eq. 11, the
+seed's) and ``ours_dae`` (ours, not the seed's): eq. 8 with a denoising tempCAE (same network,
+trained with ``autoencoder.dae``'s corruption) and the residual prior gradient, an ablation row.
 
 ``run(cfg)`` dispatches on ``cfg.stage``; ``synth.py`` is a thin Hydra entry around it.
 """
@@ -28,18 +33,33 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
-from videogen3d.synthesis.objectives import parse_targets
+from videogen3d.data.video_io import write_png
+from videogen3d.synthesis.objectives import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
+from videogen3d.utils.media import frame_grid
 
 __all__ = ["STAGES", "run", "hydra_overrides"]
 
 log = logging.getLogger(__name__)
 STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
+# synthesis.methods entry -> (PixelSynthesis method, auto-encoder checkpoint, prior gradient; None: synthesis.prior_gradient)
+SYNTHESIS_METHODS = {"ours": ("ours", "autoencoder", None), "comparison": ("comparison", None, None),
+                     "ours_dae": ("ours", "autoencoder_dae", "residual")}
+
+
+def synthesis_methods(cfg: DictConfig) -> list[str]:
+    """``synthesis.methods``, checked against :data:`SYNTHESIS_METHODS`."""
+    methods = [str(m) for m in cfg.synthesis.methods]
+    bad = [m for m in methods if m not in SYNTHESIS_METHODS]
+    if bad or not methods:
+        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of "
+                         f"{list(SYNTHESIS_METHODS)}")
+    return methods
 
 
 def hydra_overrides() -> list[str]:
@@ -115,42 +135,58 @@ def _train_classifier(r: _Run, role: str) -> Path:
     return path
 
 
-def _train_autoencoder(r: _Run) -> Path:
-    if r.skip("autoencoder"):
-        return r.ckpt("autoencoder")
-    acfg = r.cfg.autoencoder
-    pl.seed_everything(int(acfg.seed), workers=True)
-    dm = r.datamodule("main")
-    model = TempCAEModule(OmegaConf.to_container(acfg.net, resolve=True), int(acfg.cs), r.geometry["clip_len"],
-                          r.geometry["frame_size"], lr=float(acfg.lr),
-                          noise_std=float(acfg.get("noise_std", 0.0)), schedule=str(acfg.get("schedule", "constant")),
-                          windows_per_clip=int(acfg.get("windows_per_clip", 0)))
-    trainer = r.trainer("autoencoder", max_epochs=int(acfg.epochs))
-    trainer.fit(model, datamodule=dm)
-    return save_checkpoint(trainer, r.ckpt("autoencoder"))
+def _train_autoencoder(r: _Run) -> list[Path]:
+    """The tempCAE; and its denoising twin (``autoencoder.dae``) when ``ours_dae`` is among the methods."""
+    stages = ["autoencoder"] + (["autoencoder_dae"] if "ours_dae" in synthesis_methods(r.cfg) else [])
+    paths = []
+    for stage in stages:
+        if r.skip(stage):
+            paths.append(r.ckpt(stage))
+            continue
+        acfg = r.cfg.autoencoder
+        noise = acfg.dae if stage == "autoencoder_dae" else acfg
+        pl.seed_everything(int(acfg.seed), workers=True)
+        dm = r.datamodule("main")
+        model = TempCAEModule(OmegaConf.to_container(acfg.net, resolve=True), int(acfg.cs), r.geometry["clip_len"],
+                              r.geometry["frame_size"], lr=float(acfg.lr), noise_std=float(noise.get("noise_std", 0.0)),
+                              schedule=str(acfg.get("schedule", "constant")),
+                              windows_per_clip=int(acfg.get("windows_per_clip", 0)),
+                              corruption=str(noise.get("corruption", "gaussian")))
+        trainer = r.trainer(stage, max_epochs=int(acfg.epochs))
+        trainer.fit(model, datamodule=dm)
+        paths.append(save_checkpoint(trainer, r.ckpt(stage)))
+    return paths
 
 
 def _synthesize(r: _Run) -> dict[str, Any]:
     scfg = r.cfg.synthesis
-    methods = list(scfg.methods)
+    methods = synthesis_methods(r.cfg)
     want = r.geometry
     clf = load_classifier(r.ckpt("classifier"), want, overrides=r.overrides)
-    cae = load_autoencoder(r.ckpt("autoencoder"), want, overrides=r.overrides) if "ours" in methods else None
+    caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
+            for stage in {SYNTHESIS_METHODS[m][1] for m in methods} - {None}}
     targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
     if scfg.get("multi_targets"):
         mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
         targets, names = torch.cat([targets, mt]), names + mn
     files = {}
     for method in methods:
-        module = PixelSynthesis(clf.net, targets, want["clip_len"], want["frame_size"], method=method,
-                                tempcae=None if cae is None else cae.net, eta_c3d=scfg.eta_c3d,
+        kind, cae, prior_gradient = SYNTHESIS_METHODS[method]
+        module = PixelSynthesis(clf.net, targets, want["clip_len"], want["frame_size"], method=kind,
+                                tempcae=caes[cae].net if cae else None, eta_c3d=scfg.eta_c3d,
                                 eta_tempcae=scfg.eta_tempcae, eta_norm=scfg.eta_norm, optimizer=scfg.optimizer,
                                 lr=scfg.lr, iterations=int(scfg.iterations), init_scale=scfg.init_scale,
-                                clamp=scfg.clamp, seed=int(scfg.seed), eta_scale=float(scfg.get("eta_scale", 1.0)))
+                                clamp=scfg.clamp, seed=int(scfg.seed), eta_scale=float(scfg.get("eta_scale", 1.0)),
+                                eta_c3d_scale=scfg.get("eta_c3d_scale"),
+                                prior_gradient=prior_gradient or str(scfg.get("prior_gradient", "full")))
         trainer = r.trainer(f"synthesis_{method}", max_steps=int(scfg.iterations), max_epochs=1,
                             limit_val_batches=0, num_sanity_val_steps=0)
         trainer.fit(module)
-        settings = module.settings() | {"scale": r.cfg.scale_name}
+        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name}
+        if cae:
+            hp = caes[cae].hparams
+            settings["tempcae_noise"] = (f"{hp.get('corruption', 'gaussian')} {float(hp.get('noise_std', 0.0)):g}"
+                                         if float(hp.get("noise_std", 0.0)) > 0 else None)
         files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
         log.info("synthesis %s: %d videos -> %s", method, len(names), files[method]["grid"])
@@ -165,16 +201,44 @@ def _evaluate(r: _Run) -> dict[str, Any]:
     evaluation: dict[str, Any] = {
         "scale": r.cfg.scale_name, "geometry": describe_geometry(r.geometry),
         "judge": type(judge.net).__name__, "real": {k: v for k, v in ref.items() if k != "features"}, "methods": {}}
-    for method in r.cfg.synthesis.methods:
+    records: dict[str, dict[str, Any]] = {}
+    for method in synthesis_methods(r.cfg):
         record = load_synthesis(r.work_dir / "synthesis" / method / "videos.pt",
                                 stage_command("synthesis", r.overrides))
         if record["class_names"] != r.class_names:
             raise ValueError(f"synthesized videos of {method} were made for classes {record['class_names']}, "
                              f"the judge knows {r.class_names}")
         evaluation["methods"][method] = evaluate_videos(judge.net, record, ref["features"])
+        records[method] = record
     with atomic_path(r.work_dir / "evaluation.json") as tmp:
         tmp.write_text(json.dumps(evaluation, indent=2))
+    _side_by_side(r, dm, records)
     return evaluation
+
+
+def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]]) -> Path:
+    """``methods.png``: per single-label target, a real clip of its class, then each method's first video."""
+    real: dict[int, torch.Tensor] = {}
+    for batch in dm.test_dataloader():
+        batch = dm.on_after_batch_transfer(batch, 0)
+        for video, label in zip(batch["target"], batch["label"].tolist()):
+            real.setdefault(int(label), video.cpu())
+        if len(real) == len(r.class_names):
+            break
+    rows = []
+    first = next(iter(records.values()))
+    labels, single = primary_labels(first["targets"])
+    seen = set()
+    for i, (label, one) in enumerate(zip(labels.tolist(), single.tolist())):
+        if not one or label in seen:
+            continue
+        seen.add(label)
+        if label in real:
+            rows.append(real[label])
+        rows += [rec["videos"][i] for rec in records.values()]
+    path = write_png(r.work_dir / "methods.png", frame_grid(rows))
+    log.info("side by side (per target: real, %s) -> %s", ", ".join(records), path)
+    return path
 
 
 def _table(r: _Run) -> str:

@@ -15,11 +15,17 @@ from videogen3d.utils.io import atomic_path
 
 __all__ = ["table_rows", "markdown_table", "write_table"]
 
-_LABEL = {"ours": "Ours (C3D + tempCAE, eq. 8)", "comparison": "Comparison (C3D + L2 norm, eq. 11)"}
+_LABEL = {"ours": "Ours (C3D + tempCAE, eq. 8)", "comparison": "Comparison (C3D + L2 norm, eq. 11)",
+          "ours_dae": "Ours, denoising tempCAE + residual prior gradient (not in the seed)"}
+_ORDER = ("ours", "comparison", "ours_dae")
 
 
 def _eta(v: Any) -> str:
     return "none" if v is None else f"{float(v):g}"
+
+
+def _prob(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.3f}"
 
 
 def _pct(v: Any) -> str:
@@ -27,36 +33,44 @@ def _pct(v: Any) -> str:
 
 
 def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per synthesis method present in ``evaluation['methods']``, ours first."""
+    """One row per synthesis method present in ``evaluation['methods']``: ours, comparison, then ours_dae."""
     rows = []
-    for method in ("ours", "comparison"):
+    for method in _ORDER:
         m = evaluation.get("methods", {}).get(method)
         if m is None:
             continue
         rows.append({k: m.get(k) for k in ("method", "iterations", "optimizer", "lr", "eta_c3d", "eta_tempcae",
-                                           "eta_norm", "eta_scale", "accuracy", "multi_label_top_k", "background_deviation",
-                                           "frechet", "videos", "single_label_videos")})
+                                           "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise",
+                                           "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
+                                           "single_label_videos")})
     return rows
 
 
 def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> str:
     """The markdown table; a footer names the scale, the judge and its accuracy on real clips."""
-    head = ("| Method | Iteration | η_C3D | η_tempCAE | η_norm | Accuracy (judge) | Background dev. from white "
-            "| Fréchet (judge features) | Videos |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| Method | Iteration | η_C3D | η_tempCAE | η_norm | Accuracy (judge) | Judge p(target) "
+            "| Background dev. from white | Fréchet (judge features) | Videos |")
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         opt = "" if r["optimizer"] == "gd" else f" [Adam, lr {r['lr']:g}]"
         fd = "n/a" if r["frechet"] is None else f"{r['frechet']:.2f}"
         lines.append(f"| {_LABEL.get(r['method'], r['method'])}{opt} | {r['iterations']} | {_eta(r['eta_c3d'])} "
                      f"| {_eta(r['eta_tempcae'])} | {_eta(r['eta_norm'])} | {_pct(r['accuracy'])} "
+                     f"| {_prob(r.get('judge_p_target'))} "
                      f"| {r['background_deviation']:.3f} | {fd} | {r['videos']} |")
     real = evaluation.get("real", {})
     notes = [f"Scale: {evaluation.get('scale', '?')}; {evaluation.get('geometry', '')}."]
-    scales = sorted({float(r.get("eta_scale") or 1.0) for r in rows})
-    if scales != [1.0]:
-        notes.append(f"η columns are the values used: Table 1's η (10, 10, 5) × eta_scale = "
-                     f"{', '.join(f'{s:g}' for s in scales)} (fewer iterations and pixels than the seed; "
-                     f"Table 1's ratios kept).")
+    scales = sorted({(float(r.get("eta_scale") or 1.0), float(r.get("eta_c3d_scale") or r.get("eta_scale") or 1.0))
+                     for r in rows})
+    if scales != [(1.0, 1.0)]:
+        notes.append("η columns are the values used: Table 1's η (10, 10, 5) × " + "; ".join(
+            f"eta_scale {s:g} for the priors and {c:g} for η_C3D" if c != s else f"eta_scale {s:g} (ratios kept)"
+            for s, c in scales) + " (fewer iterations and pixels than the seed).")
+    for r in rows:
+        if r.get("prior_gradient") == "residual" or r.get("tempcae_noise"):
+            notes.append(f"{r['method']}: tempCAE trained with {r.get('tempcae_noise') or 'no'} input corruption; "
+                         f"prior gradient {r.get('prior_gradient')} ('full' is eq. 8's d/dX, 'residual' stops it "
+                         f"through the decoder).")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "
                      f"{_pct(real['accuracy'])}, background dev. {real['background_deviation']:.3f}.")

@@ -17,7 +17,24 @@ import torch
 from videogen3d.models.tempcae import clip_windows
 from videogen3d.tasks.classifier import build_net, with_schedule
 
-__all__ = ["TempCAEModule"]
+__all__ = ["TempCAEModule", "corrupt", "CORRUPTIONS"]
+
+CORRUPTIONS = ("gaussian", "blend")
+
+
+def corrupt(win: torch.Tensor, kind: str, level: float) -> torch.Tensor:
+    """The denoising option's input corruption of windows ``(N, C, CS, H, W)`` in [-1, 1].
+
+    ``gaussian``: ``x + level * N(0, 1)``, clamped. ``blend``: ``(1 - a) x + a u`` with ``u`` uniform
+    noise in [-1, 1] (synthesis's random start) and ``a ~ U(0, level)`` per window, so the network
+    sees every point on the way from a random video to a real one.
+    """
+    if kind == "gaussian":
+        return (win + level * torch.randn_like(win)).clamp(-1, 1)
+    if kind == "blend":
+        a = level * torch.rand(win.shape[0], *([1] * (win.dim() - 1)), device=win.device, dtype=win.dtype)
+        return (1 - a) * win + a * (torch.rand_like(win) * 2 - 1)
+    raise ValueError(f"autoencoder.corruption={kind!r} is unknown; expected one of {CORRUPTIONS}")
 
 
 class TempCAEModule(pl.LightningModule):
@@ -25,8 +42,10 @@ class TempCAEModule(pl.LightningModule):
 
     def __init__(self, net: Mapping[str, Any], cs: int, clip_len: int, frame_size: Sequence[int],
                  lr: float = 1e-3, noise_std: float = 0.0, schedule: str = "constant",
-                 windows_per_clip: int = 0) -> None:
+                 windows_per_clip: int = 0, corruption: str = "gaussian") -> None:
         super().__init__()
+        if corruption not in CORRUPTIONS:
+            raise ValueError(f"autoencoder.corruption={corruption!r} is unknown; expected one of {CORRUPTIONS}")
         self.save_hyperparameters()
         self.net = build_net(net, cs=int(cs), frame_size=list(frame_size))
 
@@ -48,7 +67,8 @@ class TempCAEModule(pl.LightningModule):
             if 0 < k < n:  # a random k of each clip's n windows (cheaper steps, same expected loss)
                 pick = torch.rand(video.shape[0], n, device=win.device).argsort(1)[:, :k]
                 win = win[(pick + n * torch.arange(video.shape[0], device=win.device)[:, None]).flatten()]
-            inp = (win + noise * torch.randn_like(win)).clamp(-1, 1) if noise > 0 else win  # denoising option (ours)
+            kind = str(self.hparams.get("corruption", "gaussian"))
+            inp = corrupt(win, kind, noise) if noise > 0 else win  # denoising option (ours)
             loss = (self.net(inp) - win).pow(2).mean()
         else:
             loss = self(batch["target"]).mean()

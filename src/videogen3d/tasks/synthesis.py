@@ -12,7 +12,10 @@ GPU, bf16 autocast and a progress bar without code here. The classifier and the 
 frozen and kept in eval mode (batch norm uses its running statistics, dropout is off).
 After each step the pixels are clamped to [-1, 1], the range the networks were trained on
 (our choice; the seed does not say). ``eta_scale`` multiplies all three η (Table 1's ratios
-kept) for scales with fewer iterations and pixels; see :mod:`videogen3d.synthesis.objectives`.
+kept) for scales with fewer iterations and pixels; ``eta_c3d_scale`` (default: ``eta_scale``) sets
+η_C3D's factor apart, for scales where the classifier's pixel gradient does not shrink like the
+priors' (see :mod:`videogen3d.synthesis.objectives`). ``prior_gradient="residual"`` (ours) stops the
+tempCAE term's gradient through the decoder (:meth:`videogen3d.models.tempcae.TempCAE.decoded_error`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.synthesis.objectives import norm_error, target_error
 
-__all__ = ["PixelSynthesis", "METHODS"]
+__all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
 
 METHODS = ("ours", "comparison")
+PRIOR_GRADIENTS = ("full", "residual")
 
 
 class _Ticks(Dataset):
@@ -62,7 +66,8 @@ class PixelSynthesis(pl.LightningModule):
                  method: str = "ours", tempcae: nn.Module | None = None, eta_c3d: float = 10.0,
                  eta_tempcae: float = 10.0, eta_norm: float = 5.0, optimizer: str = "gd", lr: float = 0.01,
                  iterations: int = 50000, init_scale: float = 1.0, clamp: bool = True, channels: int = 3,
-                 seed: int = 0, eta_scale: float = 1.0) -> None:
+                 seed: int = 0, eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
+                 prior_gradient: str = "full") -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
@@ -71,11 +76,17 @@ class PixelSynthesis(pl.LightningModule):
         if method == "ours" and tempcae is None:
             raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
         self.method, self.optimizer_name, self.lr = method, optimizer, float(lr)
-        if eta_scale <= 0:
-            raise ValueError(f"synthesis eta_scale must be positive, got {eta_scale}")
-        self.eta_scale = float(eta_scale)
-        self.eta_c3d, self.eta_tempcae, self.eta_norm = (float(e) * self.eta_scale for e in (eta_c3d, eta_tempcae,
-                                                                                             eta_norm))
+        if prior_gradient not in PRIOR_GRADIENTS:
+            raise ValueError(f"synthesis prior_gradient={prior_gradient!r} is unknown; expected one of "
+                             f"{PRIOR_GRADIENTS}")
+        eta_c3d_scale = eta_scale if eta_c3d_scale is None else eta_c3d_scale
+        for key, value in (("eta_scale", eta_scale), ("eta_c3d_scale", eta_c3d_scale)):
+            if value <= 0:
+                raise ValueError(f"synthesis {key} must be positive, got {value}")
+        self.eta_scale, self.eta_c3d_scale = float(eta_scale), float(eta_c3d_scale)
+        self.prior_gradient = prior_gradient
+        self.eta_c3d = float(eta_c3d) * self.eta_c3d_scale
+        self.eta_tempcae, self.eta_norm = (float(e) * self.eta_scale for e in (eta_tempcae, eta_norm))
         self.iterations, self.clamp = int(iterations), bool(clamp)
         self.classifier = _frozen(classifier)
         self.tempcae = _frozen(tempcae) if (tempcae is not None and method == "ours") else None
@@ -100,7 +111,8 @@ class PixelSynthesis(pl.LightningModule):
         out = {"l_c3d": target_error(logits, self.targets),
                "p_target": (logits.float().softmax(1) * (self.targets > 0)).sum(1)}
         if self.method == "ours":
-            out["l_tempcae"] = self.tempcae.decoded_error(x).float()  # type: ignore[union-attr]
+            out["l_tempcae"] = self.tempcae.decoded_error(  # type: ignore[union-attr]
+                x, residual=self.prior_gradient == "residual").float()
         else:
             out["l_norm"] = norm_error(x)
         return out
@@ -136,4 +148,6 @@ class PixelSynthesis(pl.LightningModule):
         return {"method": self.method, "iterations": self.iterations, "optimizer": self.optimizer_name,
                 "eta_c3d": self.eta_c3d, "eta_tempcae": self.eta_tempcae if self.method == "ours" else None,
                 "eta_norm": self.eta_norm if self.method == "comparison" else None,
-                "lr": self.lr if self.optimizer_name == "adam" else None, "eta_scale": self.eta_scale}
+                "lr": self.lr if self.optimizer_name == "adam" else None, "eta_scale": self.eta_scale,
+                "eta_c3d_scale": self.eta_c3d_scale,
+                "prior_gradient": self.prior_gradient if self.method == "ours" else None}
