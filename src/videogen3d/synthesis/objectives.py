@@ -16,11 +16,14 @@ what Table 1's η were used with: plain GD on ``η_norm ||X||^2`` with ``η_norm
 ``2 η / P`` of its residual, so ``η * iterations / P`` is the "flow time" of a prior: at the seed's
 scale (P = 589,824, 50,000 iterations) the norm prior alone shrinks noise by
 ``exp(-2*5*50000/P) = 0.43`` and the tempCAE pull (CS = 4 windows per pixel, η = 10) by
-``exp(-2*4*10*50000/P) ≈ 0.001``. The classifier's pixel gradient also falls roughly as ``1/P``
-(its features pool over the frame), so the ratios η_C3D : η_tempCAE : η_norm mean the same at
-every resolution. A smaller scale that runs fewer iterations on fewer pixels keeps the dynamics
-by multiplying *all three* η by one factor ``eta_scale = (50000 / iterations) * (P / 589824)``
-(conf/scale/cpu.yaml), which keeps Table 1's ratios; the table prints the η actually used.
+``exp(-2*4*10*50000/P) ≈ 0.001``. A smaller scale that runs fewer iterations on fewer pixels
+keeps the priors' dynamics by multiplying their η by ``eta_scale = (50000 / iterations) * (P / 589824)``.
+The classifier's term is not a quadratic with a known curvature: its pixel gradient falls with
+``P`` only roughly (its features pool over the frame), and a step ``eta_scale`` times larger can
+leave plain GD's stable range. At the cpu scale it does (its RMS pixel gradient at the random
+start is 0.011, so η_C3D = 125 moves a pixel by 1.4 per step), so ``eta_c3d_scale`` sets η_C3D's
+factor apart (conf/scale/cpu.yaml; by default it equals ``eta_scale`` and Table 1's ratios hold).
+The table prints the η actually used and both factors.
 """
 
 from __future__ import annotations
