@@ -30,10 +30,10 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
-from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.objectives import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
@@ -216,7 +216,7 @@ def _evaluate(r: _Run) -> dict[str, Any]:
     return evaluation
 
 
-def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]]) -> Path:
+def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]]) -> Path | None:
     """``methods.png``: per single-label target, a real clip of its class, then each method's first video."""
     real: dict[int, torch.Tensor] = {}
     for batch in dm.test_dataloader():
@@ -236,6 +236,8 @@ def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[s
         if label in real:
             rows.append(real[label])
         rows += [rec["videos"][i] for rec in records.values()]
+    if not rows:  # only multi-label targets: nothing to set beside a real clip
+        return None
     path = write_png(r.work_dir / "methods.png", frame_grid(rows))
     log.info("side by side (per target: real, %s) -> %s", ", ".join(records), path)
     return path
