@@ -7,7 +7,8 @@
     synthesis    eq. 8 (ours), eq. 11 (comparison), ours_dae     -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
     table        print Table 1 (markdown)                        -> table.md, table.json
-    all          every stage in order (existing checkpoints are reused unless retrain=true)
+    all          every stage in order (a checkpoint built with the same settings is reused unless
+                 retrain=true; one built with other network/optimizer/noise settings is trained again)
 
 Synthesis methods (``synthesis.methods``): ``ours`` (eq. 8, the seed's), ``comparison`` (eq. 11, the
 seed's) and ``ours_dae`` (ours, not the seed's): eq. 8 with a denoising tempCAE (same network,
@@ -18,6 +19,7 @@ trained with ``autoencoder.dae``'s corruption) and the residual prior gradient, 
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -103,25 +105,57 @@ class _Run:
     def ckpt(self, stage: str) -> Path:
         return stage_checkpoint(self.work_dir, stage)
 
-    def skip(self, stage: str) -> bool:
-        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``."""
+    def skip(self, stage: str, module: type[pl.LightningModule], kwargs: dict[str, Any]) -> bool:
+        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built with
+        other constructor arguments than ``kwargs`` (the config changed: it is trained again, and the
+        log says which keys differ). Epoch counts are not stored in a checkpoint's hyperparameters."""
         path = self.ckpt(stage)
-        if self.cfg.stage == "all" and not self.cfg.retrain and path.is_file():
-            log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
-            return True
-        return False
+        if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
+            return False
+        changed = _changed_hparams(path, module, kwargs)
+        if changed:
+            log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
+            return False
+        log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
+        return True
+
+
+def _plain(value: Any) -> Any:
+    """A comparable plain value (containers as JSON text, numbers as floats)."""
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _changed_hparams(path: Path, module: type[pl.LightningModule], kwargs: dict[str, Any]) -> list[str]:
+    """``key: saved -> wanted`` for each constructor argument whose saved value differs (a key that an
+    older checkpoint lacks counts as the constructor's default)."""
+    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    defaults = {k: p.default for k, p in inspect.signature(module.__init__).parameters.items()}
+    out = []
+    for key, want in kwargs.items():
+        have = saved.get(key, defaults.get(key))
+        if _plain(have) != _plain(want):
+            out.append(f"{key}: {have!r} -> {want!r}")
+    return out
 
 
 def _train_classifier(r: _Run, role: str) -> Path:
     """Train the C3D (``role="classifier"``, main partition) or the judge (``role="judge"``, judge partition)."""
-    if r.skip(role):
-        return r.ckpt(role)
     scfg = r.cfg.classifier if role == "classifier" else r.cfg.judge
+    kwargs = {"net": OmegaConf.to_container(scfg.net, resolve=True), "class_names": r.class_names,
+              "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(scfg.lr),
+              "weight_decay": float(scfg.weight_decay), "role": role, "schedule": str(scfg.get("schedule", "constant")),
+              "noise_level": float(scfg.get("noise_level", 0.0)), "corruption": str(scfg.get("corruption", "blend"))}
+    if r.skip(role, VideoClassifier, kwargs):
+        return r.ckpt(role)
     pl.seed_everything(int(scfg.seed), workers=True)
     dm = r.datamodule("main" if role == "classifier" else "judge")
-    model = VideoClassifier(OmegaConf.to_container(scfg.net, resolve=True), r.class_names, r.geometry["clip_len"],
-                            r.geometry["frame_size"], lr=float(scfg.lr), weight_decay=float(scfg.weight_decay),
-                            role=role, schedule=str(scfg.get("schedule", "constant")))
+    model = VideoClassifier(**kwargs)
     trainer = r.trainer(role, max_epochs=int(scfg.epochs))
     trainer.fit(model, datamodule=dm)
     path = save_checkpoint(trainer, r.ckpt(role))
@@ -140,18 +174,19 @@ def _train_autoencoder(r: _Run) -> list[Path]:
     stages = ["autoencoder"] + (["autoencoder_dae"] if "ours_dae" in synthesis_methods(r.cfg) else [])
     paths = []
     for stage in stages:
-        if r.skip(stage):
-            paths.append(r.ckpt(stage))
-            continue
         acfg = r.cfg.autoencoder
         noise = acfg.dae if stage == "autoencoder_dae" else acfg
+        kwargs = {"net": OmegaConf.to_container(acfg.net, resolve=True), "cs": int(acfg.cs),
+                  "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(acfg.lr),
+                  "noise_std": float(noise.get("noise_std", 0.0)), "schedule": str(acfg.get("schedule", "constant")),
+                  "windows_per_clip": int(acfg.get("windows_per_clip", 0)),
+                  "corruption": str(noise.get("corruption", "gaussian"))}
+        if r.skip(stage, TempCAEModule, kwargs):
+            paths.append(r.ckpt(stage))
+            continue
         pl.seed_everything(int(acfg.seed), workers=True)
         dm = r.datamodule("main")
-        model = TempCAEModule(OmegaConf.to_container(acfg.net, resolve=True), int(acfg.cs), r.geometry["clip_len"],
-                              r.geometry["frame_size"], lr=float(acfg.lr), noise_std=float(noise.get("noise_std", 0.0)),
-                              schedule=str(acfg.get("schedule", "constant")),
-                              windows_per_clip=int(acfg.get("windows_per_clip", 0)),
-                              corruption=str(noise.get("corruption", "gaussian")))
+        model = TempCAEModule(**kwargs)
         trainer = r.trainer(stage, max_epochs=int(acfg.epochs))
         trainer.fit(model, datamodule=dm)
         paths.append(save_checkpoint(trainer, r.ckpt(stage)))
@@ -183,6 +218,8 @@ def _synthesize(r: _Run) -> dict[str, Any]:
                             limit_val_batches=0, num_sanity_val_steps=0)
         trainer.fit(module)
         settings = module.settings() | {"method": method, "scale": r.cfg.scale_name}
+        level = float(clf.hparams.get("noise_level", 0.0))
+        settings["c3d_noise"] = f"{clf.hparams.get('corruption', 'blend')} {level:g}" if level > 0 else None
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = (f"{hp.get('corruption', 'gaussian')} {float(hp.get('noise_std', 0.0)):g}"

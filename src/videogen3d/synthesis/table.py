@@ -40,7 +40,7 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
         if m is None:
             continue
         rows.append({k: m.get(k) for k in ("method", "iterations", "optimizer", "lr", "eta_c3d", "eta_tempcae",
-                                           "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise",
+                                           "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise", "c3d_noise",
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos")})
     return rows
@@ -71,6 +71,10 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
             notes.append(f"{r['method']}: tempCAE trained with {r.get('tempcae_noise') or 'no'} input corruption; "
                          f"prior gradient {r.get('prior_gradient')} ('full' is eq. 8's d/dX, 'residual' stops it "
                          f"through the decoder).")
+    c3d_noise = sorted({r["c3d_noise"] for r in rows if r.get("c3d_noise")})
+    if c3d_noise:
+        notes.append(f"C3D trained with {', '.join(c3d_noise)} input noise, labels kept (classifier.noise_level; "
+                     f"ours: the seed trains it on clean clips).")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "
                      f"{_pct(real['accuracy'])}, background dev. {real['background_deviation']:.3f}.")

@@ -2,8 +2,8 @@
 
 The seed trains tempCAE "on the entire dataset" (§4.3: faint objects of other classes show up
 in generated videos for that reason); labels are ignored here. ``noise_std > 0`` (our option,
-off by default) trains a denoising auto-encoder: Gaussian noise on the input windows, the clean
-windows as the target.
+off by default) trains a denoising auto-encoder: corrupted input windows
+(:func:`videogen3d.data.noise.corrupt`), the clean windows as the target.
 """
 
 from __future__ import annotations
@@ -14,27 +14,11 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from videogen3d.data.noise import CORRUPTIONS, check_corruption, corrupt
 from videogen3d.models.tempcae import clip_windows
 from videogen3d.tasks.classifier import build_net, with_schedule
 
 __all__ = ["TempCAEModule", "corrupt", "CORRUPTIONS"]
-
-CORRUPTIONS = ("gaussian", "blend")
-
-
-def corrupt(win: torch.Tensor, kind: str, level: float) -> torch.Tensor:
-    """The denoising option's input corruption of windows ``(N, C, CS, H, W)`` in [-1, 1].
-
-    ``gaussian``: ``x + level * N(0, 1)``, clamped. ``blend``: ``(1 - a) x + a u`` with ``u`` uniform
-    noise in [-1, 1] (synthesis's random start) and ``a ~ U(0, level)`` per window, so the network
-    sees every point on the way from a random video to a real one.
-    """
-    if kind == "gaussian":
-        return (win + level * torch.randn_like(win)).clamp(-1, 1)
-    if kind == "blend":
-        a = level * torch.rand(win.shape[0], *([1] * (win.dim() - 1)), device=win.device, dtype=win.dtype)
-        return (1 - a) * win + a * (torch.rand_like(win) * 2 - 1)
-    raise ValueError(f"autoencoder.corruption={kind!r} is unknown; expected one of {CORRUPTIONS}")
 
 
 class TempCAEModule(pl.LightningModule):
@@ -44,8 +28,7 @@ class TempCAEModule(pl.LightningModule):
                  lr: float = 1e-3, noise_std: float = 0.0, schedule: str = "constant",
                  windows_per_clip: int = 0, corruption: str = "gaussian") -> None:
         super().__init__()
-        if corruption not in CORRUPTIONS:
-            raise ValueError(f"autoencoder.corruption={corruption!r} is unknown; expected one of {CORRUPTIONS}")
+        check_corruption(corruption, noise_std, "autoencoder", "noise_std")
         self.save_hyperparameters()
         self.net = build_net(net, cs=int(cs), frame_size=list(frame_size))
 
@@ -68,7 +51,7 @@ class TempCAEModule(pl.LightningModule):
                 pick = torch.rand(video.shape[0], n, device=win.device).argsort(1)[:, :k]
                 win = win[(pick + n * torch.arange(video.shape[0], device=win.device)[:, None]).flatten()]
             kind = str(self.hparams.get("corruption", "gaussian"))
-            inp = corrupt(win, kind, noise) if noise > 0 else win  # denoising option (ours)
+            inp = corrupt(win, kind, noise, "autoencoder") if noise > 0 else win  # denoising option (ours)
             loss = (self.net(inp) - win).pow(2).mean()
         else:
             loss = self(batch["target"]).mean()

@@ -3,6 +3,11 @@
 The network is passed as a ``_target_`` config (a dict) and built here, so that a checkpoint
 alone rebuilds it (``VideoClassifier.load_from_checkpoint``); the clip geometry and class names
 are stored with it, so synthesis can refuse a checkpoint made for other clips.
+
+``noise_level > 0`` (our option; the seed trains its C3D on clean clips) corrupts each training clip
+(:func:`videogen3d.data.noise.corrupt`, ``blend``: ``(1 - a) x + a U[-1, 1]``, ``a ~ U(0, noise_level)``)
+and keeps its label, so the classifier has seen the way from synthesis's random start to a real clip
+and its pixel gradient there points at the class rather than at noise. Validation and test stay clean.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from videogen3d.data.noise import check_corruption, corrupt
 
 __all__ = ["VideoClassifier", "build_net", "with_schedule"]
 
@@ -54,8 +61,10 @@ class VideoClassifier(pl.LightningModule):
 
     def __init__(self, net: Mapping[str, Any], class_names: Sequence[str], clip_len: int,
                  frame_size: Sequence[int], lr: float = 1e-3, weight_decay: float = 1e-4,
-                 role: str = "classifier", schedule: str = "constant") -> None:
+                 role: str = "classifier", schedule: str = "constant", noise_level: float = 0.0,
+                 corruption: str = "blend") -> None:
         super().__init__()
+        check_corruption(corruption, noise_level, role, "noise_level")
         self.save_hyperparameters()
         k = len(class_names)
         self.net = build_net(net, num_classes=k, clip_len=int(clip_len), frame_size=list(frame_size))
@@ -79,7 +88,10 @@ class VideoClassifier(pl.LightningModule):
         return self.net.features(x)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str, acc) -> torch.Tensor:
-        logits = self(batch["target"])
+        x, level = batch["target"], float(self.hparams.get("noise_level", 0.0))
+        if stage == "train" and level > 0:  # our option: labels kept on noisy clips
+            x = corrupt(x, str(self.hparams.get("corruption", "blend")), level)
+        logits = self(x)
         loss = F.cross_entropy(logits, batch["label"])
         acc(logits, batch["label"])
         self.log(f"{stage}/loss", loss, prog_bar=stage == "train", batch_size=len(logits))
