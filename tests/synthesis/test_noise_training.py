@@ -73,3 +73,8 @@ def test_stage_all_retrains_only_the_checkpoint_whose_settings_changed(tmp_path,
     with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
         run(_cfg(tmp_path, *one, "classifier.noise_level=0.5", "synthesis.iterations=1"))
     assert "training it again" not in caplog.text and "classifier: reusing" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
+        run(_cfg(tmp_path, *one, "classifier.noise_level=0.5", "judge.epochs=2", "synthesis.iterations=1"))
+    assert "judge.ckpt was built with other settings (epochs: 1 -> 2); training it again" in caplog.text
+    assert "classifier: reusing" in caplog.text

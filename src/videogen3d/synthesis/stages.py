@@ -8,7 +8,7 @@
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
     table        print Table 1 (markdown)                        -> table.md, table.json
     all          every stage in order (a checkpoint built with the same settings is reused unless
-                 retrain=true; one built with other network/optimizer/noise settings is trained again)
+                 retrain=true; one built with other network/optimizer/noise settings or epochs is trained again)
 
 Synthesis methods (``synthesis.methods``): ``ours`` (eq. 8, the seed's), ``comparison`` (eq. 11, the
 seed's) and ``ours_dae`` (ours, not the seed's): eq. 8 with a denoising tempCAE (same network,
@@ -105,14 +105,14 @@ class _Run:
     def ckpt(self, stage: str) -> Path:
         return stage_checkpoint(self.work_dir, stage)
 
-    def skip(self, stage: str, module: type[pl.LightningModule], kwargs: dict[str, Any]) -> bool:
+    def skip(self, stage: str, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> bool:
         """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built with
-        other constructor arguments than ``kwargs`` (the config changed: it is trained again, and the
-        log says which keys differ). Epoch counts are not stored in a checkpoint's hyperparameters."""
+        other constructor arguments than ``kwargs`` or trained for another number of ``epochs`` (the
+        config changed: it is trained again, and the log says which keys differ)."""
         path = self.ckpt(stage)
         if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
             return False
-        changed = _changed_hparams(path, module, kwargs)
+        changed = _changed_hparams(path, module, kwargs, epochs)
         if changed:
             log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
             return False
@@ -131,12 +131,14 @@ def _plain(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _changed_hparams(path: Path, module: type[pl.LightningModule], kwargs: dict[str, Any]) -> list[str]:
+def _changed_hparams(path: Path, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> list[str]:
     """``key: saved -> wanted`` for each constructor argument whose saved value differs (a key that an
-    older checkpoint lacks counts as the constructor's default)."""
-    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    older checkpoint lacks counts as the constructor's default), and for the epochs it was trained
+    (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``; fewer if the run was interrupted)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    saved = ckpt.get("hyper_parameters", {})
     defaults = {k: p.default for k, p in inspect.signature(module.__init__).parameters.items()}
-    out = []
+    out = [] if int(ckpt.get("epoch", -1)) == int(epochs) else [f"epochs: {ckpt.get('epoch')!r} -> {int(epochs)}"]
     for key, want in kwargs.items():
         have = saved.get(key, defaults.get(key))
         if _plain(have) != _plain(want):
@@ -151,7 +153,7 @@ def _train_classifier(r: _Run, role: str) -> Path:
               "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(scfg.lr),
               "weight_decay": float(scfg.weight_decay), "role": role, "schedule": str(scfg.get("schedule", "constant")),
               "noise_level": float(scfg.get("noise_level", 0.0)), "corruption": str(scfg.get("corruption", "blend"))}
-    if r.skip(role, VideoClassifier, kwargs):
+    if r.skip(role, VideoClassifier, kwargs, int(scfg.epochs)):
         return r.ckpt(role)
     pl.seed_everything(int(scfg.seed), workers=True)
     dm = r.datamodule("main" if role == "classifier" else "judge")
@@ -181,7 +183,7 @@ def _train_autoencoder(r: _Run) -> list[Path]:
                   "noise_std": float(noise.get("noise_std", 0.0)), "schedule": str(acfg.get("schedule", "constant")),
                   "windows_per_clip": int(acfg.get("windows_per_clip", 0)),
                   "corruption": str(noise.get("corruption", "gaussian"))}
-        if r.skip(stage, TempCAEModule, kwargs):
+        if r.skip(stage, TempCAEModule, kwargs, int(acfg.epochs)):
             paths.append(r.ckpt(stage))
             continue
         pl.seed_everything(int(acfg.seed), workers=True)
