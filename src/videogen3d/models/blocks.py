@@ -37,8 +37,6 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
         return nn.InstanceNorm3d(channels, affine=True, track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm3d(channels)
-    if kind == "sigmoid":
-        return nn.Sigmoid()
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")

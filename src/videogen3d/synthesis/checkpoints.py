@@ -97,7 +97,7 @@ def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides
     _require(path, what, "autoencoder", overrides)
     model = TempCAEModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
     have = model.geometry
-    _check("tempCAE (autoencoder)", path, have, want, ("frame_size",))
+    _check(what, path, have, want, ("frame_size",))
     if have["cs"] > int(want["clip_len"]):
         raise GeometryMismatchError(
             f"tempCAE checkpoint {str(path)!r} has windows of CS={have['cs']} frames, longer than the requested "
