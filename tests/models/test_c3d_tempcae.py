@@ -55,7 +55,7 @@ def test_judge_network_shapes():
 
 
 def test_blend_corruption_runs_from_the_clean_window_to_uniform_noise():
-    from videogen3d.tasks.autoencoder import corrupt
+    from videogen3d.data.noise import corrupt
 
     torch.manual_seed(0)
     win = torch.ones(4000, 3, 2, 2, 2)  # white windows

@@ -87,3 +87,19 @@ def test_evaluate_videos_counts_accuracy_judge_probability_and_background():
     assert out["background_deviation"] == pytest.approx((0 + 0 + 0.5 + 0) / 4)
     assert out["multi_label_top_k"] == 0.0  # judge top-2 is {car_right, balloon_up}, not {car_right, rocket_up}
     assert [j["judged"] for j in out["judged"]] == ["car_right", "rocket_up", "airplane_down", "car_right"]
+
+
+def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
+    from videogen3d.synthesis.table import markdown_table, table_rows
+
+    def method(name, acc):
+        return {"method": name, "iterations": 3, "optimizer": "gd", "eta_c3d": 10.0, "eta_tempcae": None,
+                "eta_norm": 5.0, "accuracy": acc, "background_deviation": 0.5, "frechet": None, "videos": 2}
+
+    evaluation = {"methods": {"extra": method("extra", 0.5), "comparison": method("comparison", 0.25),
+                              "ours": method("ours", 1.0)}, "scale": "tiny"}
+    rows = table_rows(evaluation)
+    assert [r["method"] for r in rows] == ["ours", "comparison", "extra"]
+    md = markdown_table(rows, evaluation)
+    assert "| extra | 3 | 10 | none | 5 | 50.0 % | n/a | 0.500 | n/a | 2 |" in md
+    assert "| Ours (C3D + tempCAE, eq. 8) | 3 | 10 | none | 5 | 100.0 % |" in md

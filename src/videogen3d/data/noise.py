@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CORRUPTIONS", "corrupt", "check_corruption"]
+__all__ = ["CORRUPTIONS", "corrupt", "check_corruption", "describe_corruption"]
 
 CORRUPTIONS = ("gaussian", "blend")
 
@@ -38,3 +38,8 @@ def corrupt(x: torch.Tensor, kind: str, level: float, key: str | None = None) ->
         return (x + level * torch.randn_like(x)).clamp(-1, 1)
     a = level * torch.rand(x.shape[0], *([1] * (x.dim() - 1)), device=x.device, dtype=x.dtype)
     return (1 - a) * x + a * (torch.rand_like(x) * 2 - 1)
+
+
+def describe_corruption(kind: str, level: float) -> str | None:
+    """``"blend 0.5"`` for the tables and settings; ``None`` when the level is 0 (clean training)."""
+    return f"{kind} {float(level):g}" if float(level) > 0 else None

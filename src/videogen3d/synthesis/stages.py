@@ -32,6 +32,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from videogen3d.data.noise import describe_corruption
 from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
@@ -220,12 +221,11 @@ def _synthesize(r: _Run) -> dict[str, Any]:
                             limit_val_batches=0, num_sanity_val_steps=0)
         trainer.fit(module)
         settings = module.settings() | {"method": method, "scale": r.cfg.scale_name}
-        level = float(clf.hparams.get("noise_level", 0.0))
-        settings["c3d_noise"] = f"{clf.hparams.get('corruption', 'blend')} {level:g}" if level > 0 else None
+        settings["c3d_noise"] = describe_corruption(clf.hparams.get("corruption", "blend"),
+                                                    clf.hparams.get("noise_level", 0.0))
         if cae:
             hp = caes[cae].hparams
-            settings["tempcae_noise"] = (f"{hp.get('corruption', 'gaussian')} {float(hp.get('noise_std', 0.0)):g}"
-                                         if float(hp.get("noise_std", 0.0)) > 0 else None)
+            settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
         files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
         log.info("synthesis %s: %d videos -> %s", method, len(names), files[method]["grid"])

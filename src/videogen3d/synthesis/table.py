@@ -33,12 +33,11 @@ def _pct(v: Any) -> str:
 
 
 def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per synthesis method present in ``evaluation['methods']``: ours, comparison, then ours_dae."""
+    """One row per synthesis method in ``evaluation['methods']``: ours, comparison, ours_dae, then any other."""
     rows = []
-    for method in _ORDER:
-        m = evaluation.get("methods", {}).get(method)
-        if m is None:
-            continue
+    present = evaluation.get("methods", {})
+    for method in sorted(present, key=lambda k: _ORDER.index(k) if k in _ORDER else len(_ORDER)):
+        m = present[method]
         rows.append({k: m.get(k) for k in ("method", "iterations", "optimizer", "lr", "eta_c3d", "eta_tempcae",
                                            "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise", "c3d_noise",
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",

@@ -14,11 +14,11 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from videogen3d.data.noise import CORRUPTIONS, check_corruption, corrupt
+from videogen3d.data.noise import check_corruption, corrupt
 from videogen3d.models.tempcae import clip_windows
 from videogen3d.tasks.classifier import build_net, with_schedule
 
-__all__ = ["TempCAEModule", "corrupt", "CORRUPTIONS"]
+__all__ = ["TempCAEModule"]
 
 
 class TempCAEModule(pl.LightningModule):
