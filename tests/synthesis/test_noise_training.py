@@ -78,3 +78,9 @@ def test_stage_all_retrains_only_the_checkpoint_whose_settings_changed(tmp_path,
         run(_cfg(tmp_path, *one, "classifier.noise_level=0.5", "judge.epochs=2", "synthesis.iterations=1"))
     assert "judge.ckpt was built with other settings (epochs: 1 -> 2); training it again" in caplog.text
     assert "classifier: reusing" in caplog.text
+
+
+def test_a_bad_noise_setting_is_refused_before_any_stage_trains(tmp_path):
+    with pytest.raises(ValueError, match=r"autoencoder\.dae\.noise_std=1\.5 for corruption='blend' must be in \[0, 1\]"):
+        run(_cfg(tmp_path, "stage=all", "autoencoder.dae.noise_std=1.5"))
+    assert not (tmp_path / "work" / "checkpoints").exists()  # nothing trained, nothing written

@@ -32,7 +32,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from videogen3d.data.noise import describe_corruption
+from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
@@ -75,6 +75,16 @@ def hydra_overrides() -> list[str]:
         return []
 
 
+def _check_noise_settings(cfg: DictConfig) -> None:
+    """Refuse a bad corruption setting before any stage trains, naming its full key."""
+    checks = [("classifier", cfg.classifier, "noise_level", "blend"), ("judge", cfg.judge, "noise_level", "blend"),
+              ("autoencoder", cfg.autoencoder, "noise_std", "gaussian")]
+    if cfg.autoencoder.get("dae") is not None:
+        checks.append(("autoencoder.dae", cfg.autoencoder.dae, "noise_std", "gaussian"))
+    for key, group, level, kind in checks:
+        check_corruption(str(group.get("corruption", kind)), float(group.get(level, 0.0)), key, level)
+
+
 class _Run:
     """The config plus what every stage derives from it (work dir, geometry, overrides)."""
 
@@ -86,6 +96,8 @@ class _Run:
         self.class_names: list[str] = list(instantiate(src).class_names)
         self.geometry = {"clip_len": int(cfg.dataset.clip_len), "frame_size": [int(v) for v in src.frame_size],
                          "class_names": self.class_names}
+        _check_noise_settings(cfg)
+
 
     def datamodule(self, partition: str) -> pl.LightningDataModule:
         dcfg = OmegaConf.create(OmegaConf.to_container(self.cfg.dataset, resolve=True))
