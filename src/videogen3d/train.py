@@ -16,8 +16,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
-from videogen3d.tasks.build import build_task
 from videogen3d.utils.config import check_config, instantiate_group
+from videogen3d.utils.task_config import check_datamodule, check_task
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit (and optionally test) one run; returns its final metrics and the paths it wrote."""
     check_config(cfg)
+    check_task(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     # a 2-core laptop and a GPU node both profit from TF32/`high` matmul precision where present
     torch.set_float32_matmul_precision("high")
 
     datamodule: pl.LightningDataModule = instantiate(cfg.dataset, _recursive_=True)
-    module = build_task(cfg, datamodule)
+    check_datamodule(cfg, datamodule)
+    module: pl.LightningModule = instantiate(cfg.task)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     strategy = cfg.trainer.get("strategy")

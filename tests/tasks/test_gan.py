@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from torch import nn
@@ -18,8 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 from videogen3d.losses import GANLoss
 from videogen3d.models.discriminators import ConvDiscriminator
 from videogen3d.models.translators import ResNetTranslator
-from videogen3d.tasks.build import build_task
 from videogen3d.tasks.gan import ConditionalGANModule, NonFiniteLossError
+from videogen3d.utils.task_config import check_datamodule, check_task
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 DISC_NAMES = sorted(p.stem for p in (CONF / "disc").glob("*.yaml") if p.stem != "none")
@@ -80,6 +82,13 @@ class TinyPairs(pl.LightningDataModule):
 
 
 # ---------------------------------------------------------------------------------- helpers
+def build_task(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.LightningModule:
+    """What train() does: check the groups agree, then instantiate the task node."""
+    check_task(cfg)
+    check_datamodule(cfg, datamodule)
+    return instantiate(cfg.task)
+
+
 @pytest.fixture
 def gan_cfg(train_cfg):
     """The real train config (conftest's ``train_cfg``), shrunk further: tiny clips, G and D."""
@@ -210,23 +219,39 @@ def test_disc_with_a_dataset_without_condition_is_refused(train_cfg):
         build_task(cfg, TinyPairs(with_cond=False))
 
 
-def test_disc_without_adversarial_loss_names_both(gan_cfg):
-    """(The reverse, loss=cgan with disc=none, is tests/test_train.py's.)"""
-    cfg = gan_cfg("disc=resnet11", "loss=mse")
-    with pytest.raises(ValueError, match=r"disc=resnet11 .* loss=mse has no adversarial term"):
-        build_task(cfg, TinyPairs())
+def test_a_disc_alone_makes_a_gan_with_the_mixed_loss(gan_cfg):
+    """The user's own line: generator=resnet_v4 disc=resnet11 (no loss named) trains the seed's mixed loss."""
+    cfg = gan_cfg("disc=resnet11")
+    assert cfg.hydra.runtime.choices.loss == "mixed" and cfg.hydra.runtime.choices.task == "gan"
+    module = build_task(cfg, TinyPairs())
+    assert isinstance(module, ConditionalGANModule)
+    assert module.hparams.lambda_rec == 100.0 and isinstance(module.reconstruction, nn.L1Loss)
+    assert build_task(gan_cfg("disc=resnet11", "loss=cgan"), TinyPairs()).hparams.lambda_rec == 0.0
 
 
-def test_noise_input_widens_the_generator_and_gan_keys_are_checked(gan_cfg, tmp_path: Path):
-    cfg = gan_cfg("disc=conv", "loss=cgan", "gan.noise_channels=2", "gan.d_steps=2")
+@pytest.mark.parametrize(("overrides", "message"), [
+    (("disc=resnet11", "loss=mse"), r"disc=resnet11 trains a discriminator, but loss=mse has no adversarial term"
+                                    r".*loss=mixed.*disc=none"),
+    (("disc=conv", "loss=l1"), r"disc=conv trains a discriminator, but loss=l1"),
+    (("disc=none", "loss=cgan"), r"loss=cgan has an adversarial term but disc=none has no discriminator.*disc=conv"),
+    (("disc=none", "task=gan"), r"task=gan needs a discriminator, but disc=none"),
+    (("disc=conv", "task=translator"), r"disc=conv needs task=gan, but task=translator"),
+])
+def test_contradicting_groups_are_refused_naming_both(gan_cfg, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        build_task(gan_cfg(*overrides), TinyPairs())
+
+
+def test_noise_input_widens_the_generator(gan_cfg, tmp_path: Path):
+    cfg = gan_cfg("disc=conv", "loss=cgan", "task.noise_channels=2", "generator.in_channels=5", "task.d_steps=2")
     module = build_task(cfg, TinyPairs())
     assert module.generator.in_channels == 5 and module.hparams.d_steps == 2
     tiny_trainer(tmp_path, fast_dev_run=True).fit(module, datamodule=TinyPairs())
     cond = torch.zeros(1, 3, T, S, S)
     assert module(cond).shape == cond.shape
     assert not torch.equal(module(cond), module(cond))  # z is drawn anew
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['n_critic'\] in the config's gan block"):
-        build_task(gan_cfg("disc=conv", "loss=cgan", "+gan.n_critic=5"), TinyPairs())
+    with pytest.raises(InstantiationException, match=r"task.noise_channels=2: .* set generator.in_channels=5"):
+        build_task(gan_cfg("disc=conv", "loss=cgan", "task.noise_channels=2"), TinyPairs())
 
 
 def test_schedulers_step_both_optimizers_each_epoch(gan_cfg, tmp_path: Path):
@@ -267,7 +292,8 @@ def test_every_b_trial_has_an_experiment():
 @pytest.mark.parametrize("trial", sorted(B_TRIALS, key=lambda t: int(t[2:])))
 def test_b_experiment_builds_the_seed_row_at_seed_scale(trial: str, train_cfg):
     """Compose experiment=B-k; build G and D at the seed's scale (no forward: too slow for CI)."""
-    from hydra.utils import instantiate
+    from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 
     g_layers, disc_name, d_layers, entry, loss = B_TRIALS[trial]
     text = (CONF / "experiment" / f"{trial}.yaml").read_text()

@@ -29,18 +29,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig
 from torch import nn
 
 from videogen3d.losses.gan import GANLoss, feature_matching_loss
 from videogen3d.tasks.translator import OptimizerFactory, SchedulerFactory, VideoTranslationTask
-
-# the optional `gan:` block of the config: its keys and defaults (build_gan_task is the only reader)
-GAN_DEFAULTS: dict[str, Any] = {"d_steps": 1, "g_steps": 1, "noise_channels": 0, "gradient_clip_val": None}
-
 
 class NonFiniteLossError(FloatingPointError):
     """A loss term or gradient norm became NaN/inf; raised before the update that would spread it."""
@@ -86,14 +79,17 @@ class ConditionalGANModule(VideoTranslationTask):
     ) -> None:
         super().__init__(generator, optimizer, scheduler, num_samples, frame_size)
         if d_steps < 0 or g_steps < 0 or d_steps + g_steps == 0:
-            raise ValueError(f"gan.d_steps={d_steps} and gan.g_steps={g_steps} must be >= 0 and not both 0")
+            raise ValueError(f"task.d_steps={d_steps} and task.g_steps={g_steps} must be >= 0 and not both 0")
+        if adversarial is None:
+            raise ValueError("the conditional GAN needs an adversarial loss (loss.adversarial is null): "
+                             "use loss=mixed or loss=cgan")
         if lambda_rec > 0 and reconstruction is None:
             raise ValueError(f"lambda_rec={lambda_rec} needs a reconstruction loss (loss.reconstruction is null)")
         g_in, d_cond = getattr(generator, "in_channels", None), getattr(disc, "cond_channels", None)
-        if noise_channels and g_in is not None and d_cond is not None and g_in != d_cond + noise_channels:
-            raise ValueError(f"gan.noise_channels={noise_channels}: the generator takes {g_in} input channels but "
-                             f"needs condition {d_cond} + noise {noise_channels} (build it with in_channels="
-                             f"{d_cond + noise_channels})")
+        if g_in is not None and d_cond is not None and g_in != d_cond + noise_channels:
+            raise ValueError(f"task.noise_channels={noise_channels}: the generator takes {g_in} input channels but "
+                             f"the condition has {d_cond} and the noise {noise_channels}: set generator.in_channels="
+                             f"{d_cond + noise_channels}")
         self.automatic_optimization = False
         self.disc, self.adversarial, self.reconstruction = disc, adversarial, reconstruction
         # kept as attributes, not read back from hparams, so that hparams may leave them out
@@ -102,8 +98,10 @@ class ConditionalGANModule(VideoTranslationTask):
 
     # ----------------------------------------------------------------------------- forward
     def forward(self, cond: torch.Tensor) -> torch.Tensor:
+        """The one place the noise input is made: z ~ N(0, 1) per voxel, concatenated to the condition
+        (seed 000 §4.1); the platform's inference runs this method too."""
         nz = self.hparams.noise_channels
-        if nz:  # z ~ N(0, 1) per voxel, concatenated to the condition (conditional GAN, §4.1)
+        if nz:
             z = torch.randn(cond.shape[0], nz, *cond.shape[2:], device=cond.device, dtype=cond.dtype)
             cond = torch.cat([cond, z], dim=1)
         return self.generator(cond)
@@ -117,7 +115,7 @@ class ConditionalGANModule(VideoTranslationTask):
                     f"{self.current_epoch}, batch {self.trainer.fit_loop.epoch_loop.batch_idx}); "
                     f"stopped before the update, so the weights and the last checkpoint (last.ckpt) stay finite. "
                     f"Try lower optim.generator.lr / optim.disc.lr, loss.adversarial.mode=lsgan or hinge, "
-                    f"disc.spectral_norm=true, gan.gradient_clip_val=1.0 or trainer.precision=32-true"
+                    f"disc.spectral_norm=true, task.gradient_clip_val=1.0 or trainer.precision=32-true"
                 )
 
     def _update(self, opt: Any, loss: torch.Tensor, params: Any, name: str) -> torch.Tensor:
@@ -185,47 +183,3 @@ class ConditionalGANModule(VideoTranslationTask):
         if self.scheduler_factory is None:
             return opts
         return opts, [self.scheduler_factory(optimizer=o) for o in opts]
-
-
-def _choice(cfg: DictConfig, group: str) -> str:
-    from videogen3d.tasks.build import choice
-
-    return choice(cfg, group)
-
-
-def build_gan_task(cfg: DictConfig, generator: nn.Module, datamodule: pl.LightningDataModule) -> ConditionalGANModule:
-    """The conditional GAN from ``cfg.disc``, ``cfg.loss``, ``cfg.optim`` and the optional ``cfg.gan``
-    block (``GAN_DEFAULTS``); the one place that knows the GAN's config keys."""
-    disc_name, loss_name = _choice(cfg, "disc"), _choice(cfg, "loss")
-    if not getattr(datamodule, "has_condition", True):
-        raise ValueError(
-            f"disc={disc_name} needs a condition video, but dataset={_choice(cfg, 'dataset')} "
-            f"({type(datamodule).__name__}) has none (its batches hold only a target and a label); pick a "
-            f"paired dataset (e.g. dataset=stick_to_puppet) or disc=none")
-    if cfg.loss.get("adversarial") is None:
-        raise ValueError(
-            f"disc={disc_name} trains a discriminator, but loss={loss_name} has no adversarial term "
-            f"(loss.adversarial: null); use loss=cgan or loss=mixed, or disc=none for the plain translator")
-    unknown = set(cfg.get("gan") or {}) - set(GAN_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown key(s) {sorted(unknown)} in the config's gan block; "
-                         f"accepted: {sorted(GAN_DEFAULTS)}")
-    gan = {**GAN_DEFAULTS, **(cfg.get("gan") or {})}
-    disc = instantiate(cfg.disc)
-    if gan["noise_channels"]:  # G takes the condition plus the noise channels
-        generator = instantiate(cfg.generator, in_channels=disc.cond_channels + gan["noise_channels"])
-    rec_cfg = cfg.loss.get("reconstruction")
-    return ConditionalGANModule(
-        generator=generator,
-        disc=disc,
-        adversarial=instantiate(cfg.loss.adversarial),
-        optimizer=instantiate(cfg.optim.generator),
-        disc_optimizer=instantiate(cfg.optim.disc),
-        reconstruction=instantiate(rec_cfg) if rec_cfg is not None else None,
-        lambda_rec=float(cfg.loss.get("lambda_rec", 0.0)) if rec_cfg is not None else 0.0,
-        feature_matching=float(cfg.loss.get("feature_matching", 0.0)),
-        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
-        num_samples=cfg.get("num_samples", 4),
-        frame_size=cfg.dataset.frame_size,
-        **gan,
-    )
