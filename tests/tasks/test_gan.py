@@ -292,9 +292,6 @@ def test_every_b_trial_has_an_experiment():
 @pytest.mark.parametrize("trial", sorted(B_TRIALS, key=lambda t: int(t[2:])))
 def test_b_experiment_builds_the_seed_row_at_seed_scale(trial: str, train_cfg):
     """Compose experiment=B-k; build G and D at the seed's scale (no forward: too slow for CI)."""
-    from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-
     g_layers, disc_name, d_layers, entry, loss = B_TRIALS[trial]
     text = (CONF / "experiment" / f"{trial}.yaml").read_text()
     assert text.startswith("# @package _global_") and f"trial {trial}" in text
