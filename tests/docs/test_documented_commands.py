@@ -1,0 +1,245 @@
+"""Every command line the documentation shows runs as written, on the CPU, shrunk only by appended overrides.
+
+The lines come from the files themselves (``_doc_commands.documented_commands``), so a new line in
+README.md, sweeps/README.md, CONTRIBUTING.md or a YAML header is covered without editing this test,
+and a line whose program no runner here knows fails, asking for one. How each kind runs:
+
+- ``python train.py ARGS``: composed with Hydra exactly as written, then trained in-process with
+  appended overrides (``trainer.fast_dev_run=true``, a tiny clip geometry and data set, CPU). A line
+  for a GPU or a cluster (``trainer=gpu|ddp``, a launcher) is composed as written and its task,
+  networks included, instantiated (``--cfg job`` plus instantiation). ``-m`` lines are expanded by
+  Hydra's own override parser into their jobs, each composed; up to four jobs of a CPU line also train.
+- ``python synth.py ARGS``: run as a subprocess with ``scale=tiny`` appended, in one shared folder
+  in document order, so later stages reuse the checkpoints of earlier ones; GPU lines get ``--cfg job``.
+- ``videogen3d ARGS``: the CLI in-process, in a fresh copy of a sandbox that holds the files the
+  documentation names (clips/, data/sticks, data/dancers, data/actions, input.mp4, real.mp4, pairs.csv,
+  frames/dance01 and a tiny trained run for ``<run>``).
+- ``pip install``, ``python3 -m venv``, ``pytest``, ``wandb``: the extras named exist in pyproject.toml;
+  the README's two set-up lines are tests/test_repository.py's; a sweep file named exists and parses;
+  ``wandb agent`` needs a W&B server and is the one line kind not run.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+from _doc_commands import REPO, Command, documented_commands
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from videogen3d.utils.compose import compose_train
+from videogen3d.utils.task_config import check_task
+
+COMMANDS = documented_commands()
+GPU_OR_CLUSTER = re.compile(r"(^|\s)(trainer=(gpu|ddp)\b|hydra/launcher=|trainer\.devices=[2-9])")
+# appended to a CPU train line; each key only where the composed config has it
+SHRINK = {
+    "dataset.source.num_sequences": "6", "dataset.source.num_frames": "16", "dataset.frame_size": "32",
+    "dataset.clip_len": "4", "dataset.batch_size": "2", "dataset.train_clips_per_epoch": "null",
+    "generator.ngf": "4", "disc.ndf": "4", "trainer.fast_dev_run": "true", "trainer.accelerator": "cpu",
+    "trainer.devices": "1", "baselines": "false",
+    "callbacks.model_summary": "null", "callbacks.progress_bar": "null",
+}
+
+
+def _ids(cmds: list[Command]) -> list[str]:
+    return [f"{c.source}" for c in cmds]
+
+
+def _kind(cmd: Command) -> str:
+    line = cmd.line
+    for prefix, kind in (("python train.py", "train"), ("python synth.py", "synth"), ("videogen3d ", "cli"),
+                         ("python -m videogen3d", "module"), ("wandb ", "wandb"), ("pip install", "setup"),
+                         ("python3 -m venv", "setup"), ("pytest", "setup")):
+        if line.startswith(prefix):
+            return kind
+    return "unknown"
+
+
+def test_the_documentation_shows_commands_and_every_kind_has_a_runner():
+    assert len(COMMANDS) >= 40, [str(c) for c in COMMANDS]
+    unknown = [str(c) for c in COMMANDS if _kind(c) == "unknown"]
+    assert not unknown, f"no runner in this test for these documented lines: {unknown}"
+    assert any(c.line == "python train.py generator=resnet_v4 disc=resnet11" for c in COMMANDS)
+
+
+# ------------------------------------------------------------------------------------ sandbox
+def _write_video(path: Path, n: int = 16, size: int = 32, seed: int = 0) -> None:
+    from conftest import encode_mp4, smooth_frames
+
+    encode_mp4(path, smooth_frames(n, (size, size), seed), fps=10)
+
+
+@pytest.fixture(scope="module")
+def sandbox_template(tmp_path_factory, shared_data_dir) -> Path:
+    """The files the documented lines name, and one tiny run trained by the real ``python train.py``."""
+    root = tmp_path_factory.mktemp("docs_sandbox")
+    for i, name in enumerate(("c1", "c2")):
+        _write_video(root / "clips" / f"{name}.mp4", seed=i)
+    for i, name in enumerate(("d1", "d2", "d3")):
+        _write_video(root / "data" / "sticks" / f"{name}.mp4", seed=10 + i)
+        _write_video(root / "data" / "dancers" / f"{name}.mp4", seed=20 + i)
+    for cls in ("walk", "wave"):
+        for i in range(2):
+            _write_video(root / "data" / "actions" / cls / f"{cls}{i}.mp4", seed=30 + i)
+    _write_video(root / "input.mp4", n=20, seed=40)
+    _write_video(root / "real.mp4", n=20, seed=41)
+    from videogen3d.cli import main as cli
+
+    assert cli(["build", "pairs", "--cond", str(root / "data/sticks"), "--target", str(root / "data/dancers"),
+                "--out", str(root / "pairs.csv")]) == 0
+    assert cli(["split", str(root / "clips/c1.mp4"), "--out", str(root / "frames")]) == 0
+    (root / "frames" / "c1").rename(root / "frames" / "dance01")
+    run = root / "logs" / "train" / "runs" / "r1"
+    shrink = [f"{k}={v}" for k, v in SHRINK.items() if k not in ("trainer.fast_dev_run", "disc.ndf")]
+    proc = subprocess.run([sys.executable, str(REPO / "train.py"), *shrink, "trainer.max_epochs=1",
+                           "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                           f"paths.data_dir={shared_data_dir}", f"hydra.run.dir={run}"],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / ".hydra" / "config.yaml").is_file()
+    return root
+
+
+@pytest.fixture
+def sandbox(sandbox_template, tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "sandbox"
+    shutil.copytree(sandbox_template, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def _fill(line: str) -> str:
+    return line.replace("<run>", "r1")
+
+
+# --------------------------------------------------------------------------------- train.py
+def _compose(args: list[str], out: Path, data: Path, shrink: bool):
+    overrides = list(args)
+    if shrink:
+        probe = compose_train(overrides, out, data, tiny=False)
+        overrides += [f"{k}={v}" for k, v in SHRINK.items() if OmegaConf.select(probe, k, default="<none>") != "<none>"]
+    return compose_train(overrides, out, data, tiny=False)
+
+
+def _job_overrides(args: list[str]) -> list[list[str]]:
+    """A -m line's jobs, as Hydra's basic sweeper expands them (glob over a group's option files)."""
+    parsed = OverridesParser.create().parse_overrides(args)
+    axes: list[list[str]] = []
+    for ov in parsed:
+        key = ov.get_key_element()
+        if ov.is_sweep_override():
+            value = ov.value()
+            if type(value).__name__ == "Glob":
+                options = sorted(p.stem for p in (REPO / "conf" / key).glob("*.yaml"))
+                values = value.filter(options)
+            else:
+                values = list(ov.sweep_string_iterator())
+            axes.append([f"{key}={v}" for v in values])
+        else:
+            axes.append([f"{key}={ov.get_value_element_as_str()}"])
+    jobs: list[list[str]] = [[]]
+    for axis in axes:
+        jobs = [job + [item] for job in jobs for item in axis]
+    return jobs
+
+
+TRAIN = [c for c in COMMANDS if _kind(c) == "train"]
+
+
+@pytest.mark.parametrize("cmd", TRAIN, ids=_ids(TRAIN))
+def test_documented_train_line(cmd: Command, sandbox: Path, shared_data_dir: Path, monkeypatch):
+    from videogen3d.train import train
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    args = _fill(cmd.line).split(" ", 2)[2:] if cmd.line != "python train.py" else []
+    args = args[0].split() if args else []
+    multirun = "-m" in args or "--multirun" in args
+    args = [a.strip("'\"") for a in args if a not in ("-m", "--multirun")]
+    if any(a.startswith(("hparams_search=optuna",)) for a in args):
+        pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="documented after `pip install -e .[sweep]`")
+    if any("submitit" in a for a in args):
+        pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="documented after `pip install -e .[cluster]`")
+    jobs = _job_overrides(args) if multirun else [args]
+    gpu = bool(GPU_OR_CLUSTER.search(cmd.line))
+    for i, job in enumerate(jobs):
+        out = sandbox / "out" / str(i)
+        if gpu or i >= 4:  # as written, then instantiated: the task with its networks
+            cfg = _compose(job, out, shared_data_dir, shrink=False)
+            check_task(cfg)
+            with torch.device("meta"):
+                module = instantiate(cfg.task)
+            assert sum(p.numel() for p in module.parameters()) > 0
+            OmegaConf.to_container(cfg.trainer, resolve=True)
+            continue
+        cfg = _compose(job, out, shared_data_dir, shrink=True)
+        results = train(cfg)
+        assert results["global_step"] >= 1, (cmd, job)
+        GlobalHydra.instance().clear()
+
+
+# --------------------------------------------------------------------------------- synth.py
+SYNTH = [c for c in COMMANDS if _kind(c) == "synth"]
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("synth_docs")
+
+
+@pytest.mark.parametrize("cmd", SYNTH, ids=_ids(SYNTH))
+def test_documented_synth_line(cmd: Command, synth_dir: Path, shared_data_dir: Path):
+    args = cmd.argv[2:]
+    extra = ["--cfg", "job"] if GPU_OR_CLUSTER.search(cmd.line) else ["scale=tiny"]
+    env = {**os.environ, "VIDEOGEN3D_DATA": str(shared_data_dir)}
+    proc = subprocess.run([sys.executable, str(REPO / "synth.py"), *args, *extra], cwd=synth_dir, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+
+# ------------------------------------------------------------------------------- videogen3d
+CLI = [c for c in COMMANDS if _kind(c) == "cli"]
+
+
+@pytest.mark.parametrize("cmd", CLI, ids=_ids(CLI))
+def test_documented_cli_line(cmd: Command, sandbox: Path):
+    from videogen3d.cli import main as cli
+
+    argv: list[str] = []
+    for arg in Command(cmd.source, _fill(cmd.line)).argv[1:]:
+        argv += sorted(glob.glob(arg)) or [arg] if "*" in arg else [arg]
+    if "--out" in argv:  # the sandbox holds some outputs already (pairs.csv): the line must make its own
+        target = sandbox / argv[argv.index("--out") + 1]
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+    assert cli(argv) == 0, cmd
+    if "--out" in argv:
+        assert (sandbox / argv[argv.index("--out") + 1]).exists(), cmd
+
+
+# ---------------------------------------------------------------------------- set-up, wandb
+OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb", "module")]
+
+
+@pytest.mark.parametrize("cmd", OTHER, ids=_ids(OTHER))
+def test_documented_setup_and_wandb_line(cmd: Command):
+    extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    for named in re.findall(r"\.\[([\w,]+)\]", cmd.line):
+        assert set(named.split(",")) <= extras, f"{cmd}: pyproject.toml has extras {sorted(extras)}"
+    if cmd.line.startswith("wandb sweep"):
+        sweep = REPO / cmd.argv[2]
+        spec = OmegaConf.load(sweep)
+        assert {"program", "method", "parameters"} <= set(spec), f"{sweep} is not a W&B sweep file"
+    if cmd.line.startswith("python -m videogen3d"):
+        pytest.fail(f"{cmd}: add a runner for module commands to this test")
