@@ -20,11 +20,11 @@ DISC_NAMES = sorted(p.stem for p in (CONF / "disc").glob("*.yaml") if p.stem != 
 
 
 def compose_disc(name: str, clip_len: int, frame_size: int, **overrides):
-    """The disc group as Hydra composes it (``conv5`` extends ``conv``), under a small dataset."""
+    """The disc group as the train config composes it (``conv5`` extends ``conv``), on a small geometry."""
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose(overrides=[f"+disc={name}"])
+        cfg = compose("train", overrides=[f"disc={name}", f"dataset.clip_len={clip_len}",
+                                          f"dataset.frame_size={frame_size}"])
     with open_dict(cfg):
-        cfg.dataset = {"clip_len": clip_len, "frame_size": frame_size}
         cfg.disc.update(overrides)
     return cfg, instantiate(cfg.disc)
 

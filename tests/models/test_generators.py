@@ -7,7 +7,9 @@ from pathlib import Path
 import hydra.utils
 import pytest
 import torch
-from omegaconf import OmegaConf
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from omegaconf import OmegaConf, open_dict
 
 from videogen3d.models.blocks import count_conv_layers
 from videogen3d.models.translators import ResNetTranslator, ResUNet3d, StagedResNetTranslator, UNet3d
@@ -17,9 +19,12 @@ GENERATOR_YAMLS = sorted(GENERATOR_DIR.glob("*.yaml"))
 
 
 def compose(path: Path, clip_len: int, frame_size, **overrides):
-    """The generator group as Hydra would compose it, under a small ``dataset`` root."""
-    root = OmegaConf.create({"dataset": {"clip_len": clip_len, "frame_size": frame_size}})
-    cfg = OmegaConf.merge(root, {"generator": OmegaConf.load(path)}, {"generator": overrides})
+    """The generator group as Hydra composes it (its base files included), on a given clip geometry."""
+    with initialize_config_dir(str(GENERATOR_DIR.parent), version_base="1.3"):
+        cfg = hydra_compose("train", overrides=[f"generator={path.stem}", f"dataset.clip_len={clip_len}",
+                                                f"dataset.frame_size={frame_size}"])
+    with open_dict(cfg):
+        cfg.generator.update(overrides)
     return cfg, hydra.utils.instantiate(cfg.generator)
 
 

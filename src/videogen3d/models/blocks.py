@@ -11,7 +11,7 @@ are not counted, as in the ResNet papers' convention.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -122,6 +122,11 @@ class SEGate3d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
         w = self.fc(x.mean(dim=(2, 3, 4)))  # (B, C)
         return x * w[:, :, None, None, None]
+
+
+# A residual block type, passed as a class or a ``_partial_`` config node (as torchvision's video ResNet
+# takes its block): ``block(in_ch, out_ch, stride, norm=..., act=..., se=..., transposed=...)``.
+BlockFactory = Callable[..., nn.Module]
 
 
 class ResBlock3d(nn.Module):

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import ResBlock3d
+from videogen3d.models.blocks import BlockFactory, ResBlock3d
 from videogen3d.models.translators._base import Translator, down_stride
 
 DOWN_OPS = ("conv", "pool", "flat")
@@ -62,6 +62,7 @@ class ResNetTranslator(Translator):
         se: bool = False,
         temporal_down: int = 0,
         conv_layers: int | None = None,
+        block: BlockFactory = ResBlock3d,
     ) -> None:
         down = [str(op) for op in down]
         bad = [op for op in down if op not in DOWN_OPS]
@@ -86,7 +87,7 @@ class ResNetTranslator(Translator):
                 ch = min(2 * ch, max_channels)
             else:
                 layers.append(nn.MaxPool3d(stride))
-        layers += [ResBlock3d(ch, ch, norm=norm, act=act, se=se) for _ in range(n_blocks)]
+        layers += [block(ch, ch, norm=norm, act=act, se=se) for _ in range(n_blocks)]
         layers.append(self.up_path(widths, ch))
         layers.append(self.head(widths[0] if widths else ch, stem_kernel))
         self.body = nn.Sequential(*layers)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import BottleneckBlock3d, ResBlock3d
+from videogen3d.models.blocks import BlockFactory, BottleneckBlock3d, ResBlock3d
 from videogen3d.models.translators._base import Translator, down_stride
 
 
@@ -83,6 +83,7 @@ class ResUNet3d(Translator):
         se: bool = False,
         temporal_down: int = 0,
         conv_layers: int | None = None,
+        block: BlockFactory = ResBlock3d,
     ) -> None:
         enc = [int(b) for b in enc_blocks]
         dec = list(reversed(enc)) if dec_blocks is None else [int(b) for b in dec_blocks]
@@ -97,8 +98,8 @@ class ResUNet3d(Translator):
                          se=se, n_down=levels - 1, temporal_down=temporal_down)
         w = [self.width(i) for i in range(levels)]
 
-        def res(cin: int, cout: int, stride: int | tuple = 1, transposed: bool = False) -> ResBlock3d:
-            return ResBlock3d(cin, cout, stride, norm=norm, act=act, se=se, transposed=transposed)
+        def res(cin: int, cout: int, stride: int | tuple = 1, transposed: bool = False) -> nn.Module:
+            return block(cin, cout, stride, norm=norm, act=act, se=se, transposed=transposed)
 
         self.stem = self.cna(in_channels, ngf, 3)
         self.enc = nn.ModuleList()

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import ResBlock3d
+from videogen3d.models.blocks import BlockFactory, ResBlock3d
 from videogen3d.models.translators._base import Translator, down_stride
 
 
@@ -53,6 +53,7 @@ class StagedResNetTranslator(Translator):
         se: bool = False,
         temporal_down: int = 0,
         conv_layers: int | None = None,
+        block: BlockFactory = ResBlock3d,
     ) -> None:
         stage_blocks = [int(b) for b in stage_blocks]
         if stem_stride not in (1, 2):
@@ -78,7 +79,7 @@ class StagedResNetTranslator(Translator):
                 stride = down_stride(next(flags)) if s > 0 and b == 0 else 1
                 if stride != 1:
                     widths.append(ch)
-                layers.append(ResBlock3d(ch, out, stride, norm=norm, act=act, se=se))
+                layers.append(block(ch, out, stride, norm=norm, act=act, se=se))
                 ch = out
         layers.append(self.up_path(widths, ch))
         layers.append(self.head(widths[0] if widths else ch, (3, 7, 7)))
