@@ -190,3 +190,17 @@ def test_forward_refuses_bad_input_shape():
     for shape in [(1, 3, 5, 32, 32), (1, 3, 4, 30, 32), (1, 1, 4, 32, 32), (3, 4, 32, 32)]:
         with pytest.raises(ValueError, match=str(shape).replace("(", r"\(").replace(")", r"\)")):
             gen(torch.zeros(shape))
+
+
+def test_block_type_is_a_config_choice():
+    """The residual block is a _partial_ node: a setting on it reaches every block the network builds."""
+    path = GENERATOR_DIR / "resnet_v4.yaml"
+    cfg, gen = compose(path, 4, 32, ngf=4)
+    assert cfg.generator.block._target_ == "videogen3d.models.blocks.ResBlock3d" and cfg.generator.block._partial_
+    convs = [m for m in gen.modules() if isinstance(m, torch.nn.Conv3d) and m.kernel_size == (3, 3, 3)]
+    assert {c.padding_mode for c in convs} == {"zeros"}
+    _, gen = compose(path, 4, 32, ngf=4, block={"_target_": "videogen3d.models.blocks.ResBlock3d",
+                                                "_partial_": True, "padding_mode": "replicate"})
+    blocks = [m for m in gen.modules() if type(m).__name__ == "ResBlock3d"]
+    assert len(blocks) >= 12  # (1+2+3+4+2) encoder blocks at least
+    assert all(b.conv2[0].padding_mode == "replicate" for b in blocks)

@@ -13,6 +13,8 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 from torchmetrics.regression import MeanSquaredError
 
+from videogen3d.utils.video import frame_hw
+
 
 def video_to_frames(video: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) in [-1, 1] -> (B·T, C, H, W) in [0, 1], in float32 (safe under bf16)."""
@@ -82,7 +84,7 @@ def video_metrics(
     ``frame_size`` (an int or (H, W)) shrinks the SSIM window to fit tiny test clips.
     """
     if frame_size is not None:
-        side = frame_size if isinstance(frame_size, int) else min(int(v) for v in frame_size)
+        side = min(frame_hw(frame_size))
         ssim_kernel = min(ssim_kernel, side - 1 if side % 2 == 0 else side)
     return MetricCollection(
         {

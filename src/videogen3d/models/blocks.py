@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from videogen3d.utils.video import frame_hw
+
 Stride = int | tuple[int, int, int]
 
 NORMS = ("instance", "batch", "none")
@@ -215,7 +217,7 @@ def check_geometry(
     ``t_factor``/``s_factor`` are the total temporal/spatial down-sampling factors; the clip
     length and both frame sides must be divisible by them (and leave at least one cell).
     """
-    h, w = (frame_size, frame_size) if isinstance(frame_size, int) else tuple(frame_size)
+    h, w = frame_hw(frame_size)
     problems = []
     if clip_len < min_clip_len:
         problems.append(f"clip_len={clip_len} is shorter than the minimum {min_clip_len}")

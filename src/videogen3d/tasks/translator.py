@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from videogen3d.metrics.video import video_metrics
+from videogen3d.utils.video import frame_hw
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
@@ -39,8 +40,8 @@ class VideoTranslationTask(pl.LightningModule):
         frame_size: int | list[int] | None = None,
     ) -> None:
         super().__init__()
-        if frame_size is not None and not isinstance(frame_size, int):
-            frame_size = [int(v) for v in frame_size]  # plain types: checkpoints load with weights_only
+        if frame_size is not None:  # plain types: checkpoints load with weights_only
+            frame_size = list(frame_hw(frame_size))
         # networks live in the state dict and factories as attributes: hparams hold plain values only
         self.save_hyperparameters(logger=False, ignore=[*_NOT_HPARAMS])
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from videogen3d.utils.video import unit_to_uint8
+
 
 def to_uint8_frames(video: torch.Tensor) -> np.ndarray:
     """(C, T, H, W) float in [-1, 1] -> (T, H, W, 3) uint8; one channel is repeated to RGB."""
     if video.ndim != 4:
         raise ValueError(f"expected a (C, T, H, W) video, got shape {tuple(video.shape)}")
-    v = video.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    v = unit_to_uint8(video)
     if v.shape[0] == 1:
         v = v.expand(3, -1, -1, -1)
     return v.permute(1, 2, 3, 0).cpu().numpy()  # (T, H, W, 3)

@@ -15,18 +15,9 @@ import torch
 from torch import nn
 
 from videogen3d.models.blocks import ConvNormAct, check_geometry, conv3d, count_conv_layers
+from videogen3d.utils.video import frame_hw
 
 Triple = tuple[int, int, int]
-
-
-def frame_hw(frame_size: int | Sequence[int]) -> tuple[int, int]:
-    """``64`` or ``[64, 48]`` (H, W) -> ``(64, 64)`` / ``(64, 48)``; accepts OmegaConf lists."""
-    if isinstance(frame_size, int):
-        return (frame_size, frame_size)
-    hw = tuple(int(v) for v in frame_size)
-    if len(hw) != 2:
-        raise ValueError(f"frame_size must be an int or [height, width], got {list(frame_size)!r}")
-    return hw  # type: ignore[return-value]
 
 
 def temporal_flags(n_down: int, temporal_down: int) -> list[bool]:
