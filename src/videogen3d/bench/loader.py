@@ -6,6 +6,9 @@ Paths, each yielding float ``cond`` + ``target`` ``(B, 3, T, H, W)`` in [-1, 1] 
 - ``bank_on_device``: the same with ``dataset.bank_on_device=true`` (loaders carry window starts; the
   clips are cut from a bank resident on ``--device``: one gather per batch; on a GPU, the fast path);
 - ``plain_gather``: the floor: one batched uint8 index of the bank + ``.float()`` on the device;
+- ``batched_fetch``: a proposed change to the datamodule, measured here: the same sampler, but the
+  dataset's ``__getitems__`` cuts the whole batch with one ``clip_item`` call (no per-sample
+  ``__getitem__`` and no ``default_collate`` stacking);
 - ``decode_per_clip``: every clip decoded from H.264 MP4s (written once with PyAV) with decord
   (open + seek + decode per clip), the loader the bank replaces; it runs ``--decode-clips`` clips.
 
@@ -81,6 +84,45 @@ def _gather_path(dm, device: torch.device, n_batches: int):
     return go
 
 
+class _BatchedClips(torch.utils.data.Dataset):
+    """The train split's clips fetched a batch at a time (``DataLoader`` calls ``__getitems__``)."""
+
+    def __init__(self, bank, slider) -> None:
+        self.bank, self.slider = bank, slider
+
+    def __len__(self) -> int:
+        return self.bank.num_frames
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, starts: list[int]) -> dict[str, torch.Tensor]:
+        from videogen3d.data.datamodule import clip_item
+
+        return clip_item(self.bank, self.slider, torch.as_tensor(starts))
+
+
+def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return batch
+
+
+def _batched_path(dm, device: torch.device, n: int):
+    loader = dm.train_dataloader()
+    batched = torch.utils.data.DataLoader(_BatchedClips(dm.banks["train"], dm.slider), sampler=loader.sampler,
+                                          batch_size=dm.batch_size, drop_last=loader.drop_last,
+                                          collate_fn=_whole_batch)
+
+    def go() -> float:
+        clips, t0 = 0, time.perf_counter()
+        for batch in _batches(batched, n):
+            out = dm.on_after_batch_transfer(to_device(batch, device), 0)
+            clips += len(out["target"])
+        sync(device)
+        return clips / (time.perf_counter() - t0)
+
+    return go
+
+
 def _write_mp4s(dm, folder: Path) -> list[tuple[Path, Path]]:
     from videogen3d.data.video_io import write_video
 
@@ -137,13 +179,16 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
             "datamodule": _loader_path(dm, device, args.batches),
             "bank_on_device": _loader_path(dm_dev, device, args.batches),
             "plain_gather": _gather_path(dm, device, args.batches),
+            "batched_fetch": _batched_path(dm, device, args.batches),
             "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
         }
         rates = interleaved(paths, args.rounds)
     med = {k: median(v) for k, v in rates.items()}
     names = {"datamodule": "VideoDataModule loader (bank in host memory)",
              "bank_on_device": f"VideoDataModule, bank_on_device=true (bank on {device.type})",
-             "plain_gather": "plain batched uint8 gather + float", "decode_per_clip": "decode per clip (decord)"}
+             "plain_gather": "plain batched uint8 gather + float",
+             "batched_fetch": "proposed: same sampler, one clip_item per batch (__getitems__)",
+             "decode_per_clip": "decode per clip (decord)"}
     report = Report("loader", ["path", "clips/s", "ms/clip", "x plain gather (time)", "x decode per clip (speed)"])
     for key, rate in med.items():
         report.rows.append({"path": names[key], "key": key, "clips/s": rate, "ms/clip": 1000 / rate,

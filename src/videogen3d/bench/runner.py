@@ -131,7 +131,7 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 def finish(report: Report, out_dir: str | os.PathLike, device: torch.device, argv: Sequence[str] | None = None,
            quiet: bool = False) -> Path:
-    """Print the markdown table and write ``<out_dir>/<name>.json``; returns the JSON's path."""
+    """Print the markdown table and write ``<out_dir>/<name>.json`` (and a copy under ``history/``)."""
     payload = {
         "benchmark": report.name,
         "command": command_line(argv),
@@ -144,8 +144,13 @@ def finish(report: Report, out_dir: str | os.PathLike, device: torch.device, arg
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     path = Path(out_dir) / f"{report.name}.json"
+    text = json.dumps(payload, indent=2, default=str) + "\n"
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        tmp.write_text(text)
+    # every run also kept under history/, so a later run of the same benchmark does not erase it
+    stamp = payload["finished_utc"].replace(":", "").replace("-", "")
+    with atomic_path(Path(out_dir) / "history" / f"{report.name}-{stamp}.json") as tmp:
+        tmp.write_text(text)
     if not quiet:
         print(f"\n### {report.name}: `{payload['command']}`\n")
         print(markdown(report))
