@@ -5,7 +5,10 @@ Paths, each yielding float ``cond`` + ``target`` ``(B, 3, T, H, W)`` in [-1, 1] 
 - ``datamodule``: the real ``VideoDataModule`` train loader + its ``on_after_batch_transfer``;
 - ``bank_on_device``: the same with ``dataset.bank_on_device=true`` (loaders carry window starts; the
   clips are cut from a bank resident on ``--device``: one gather per batch; on a GPU, the fast path);
-- ``plain_gather``: the floor: one batched uint8 index of the bank + ``.float()`` on the device;
+- ``plain_gather``: the floor: one batched ``index_select`` of the uint8 bank + ``.float()`` on the device;
+- ``index_select_slider``: a proposed change to ``FrameSlider.gather``, measured here: the real
+  ``VideoDataModule`` whose slider gathers frames with ``index_select`` instead of advanced indexing
+  (``frames[idx]``, which on a CPU costs ~20-50x more for uint8 frames);
 - ``batched_fetch``: a proposed change to the datamodule, measured here: the same sampler, but the
   dataset's ``__getitems__`` cuts the whole batch with one ``clip_item`` call (no per-sample
   ``__getitem__`` and no ``default_collate`` stacking);
@@ -27,6 +30,7 @@ import torch
 
 from videogen3d.bench.common import build_datamodule, compose, data_dir, to_device
 from videogen3d.bench.runner import Report, interleaved, median, sync
+from videogen3d.data.slider import FrameSlider
 
 TINY_SIZES = {"batches": 3, "decode_clips": 4, "rounds": 1}
 
@@ -75,13 +79,29 @@ def _gather_path(dm, device: torch.device, n_batches: int):
         for i in range(0, len(starts), b):
             idx = slider.expand(starts[i : i + b])  # (B, T)
             for frames in (bank.cond, bank.target):
-                clip = frames[idx].permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8
+                clip = _IndexSelectSlider.gather(frames, idx).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8
                 clip.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
             clips += len(idx)
         sync(device)
         return clips / (time.perf_counter() - t0)
 
     return go
+
+
+class _IndexSelectSlider(FrameSlider):
+    """``FrameSlider`` whose gather is one ``index_select`` (a row copy per frame) instead of ``frames[idx]``."""
+
+    @staticmethod
+    def gather(frames: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        idx = idx.to(frames.device)
+        return frames.index_select(0, idx.reshape(-1)).view(*idx.shape, *frames.shape[1:])
+
+
+def _index_select_datamodule(cfg):
+    dm = build_datamodule(cfg, bank_on_device=False)
+    s = dm.slider
+    dm.slider = _IndexSelectSlider(s.clip_len, s.stride, s.frame_step)
+    return dm
 
 
 class _BatchedClips(torch.utils.data.Dataset):
@@ -179,6 +199,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
             "datamodule": _loader_path(dm, device, args.batches),
             "bank_on_device": _loader_path(dm_dev, device, args.batches),
             "plain_gather": _gather_path(dm, device, args.batches),
+            "index_select_slider": _loader_path(_index_select_datamodule(cfg), device, args.batches),
             "batched_fetch": _batched_path(dm, device, args.batches),
             "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
         }
@@ -186,7 +207,8 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     med = {k: median(v) for k, v in rates.items()}
     names = {"datamodule": "VideoDataModule loader (bank in host memory)",
              "bank_on_device": f"VideoDataModule, bank_on_device=true (bank on {device.type})",
-             "plain_gather": "plain batched uint8 gather + float",
+             "plain_gather": "plain batched uint8 gather (index_select) + float",
+             "index_select_slider": "proposed: VideoDataModule loader, FrameSlider.gather by index_select",
              "batched_fetch": "proposed: same sampler, one clip_item per batch (__getitems__)",
              "decode_per_clip": "decode per clip (decord)"}
     report = Report("loader", ["path", "clips/s", "ms/clip", "x plain gather (time)", "x decode per clip (speed)"])
@@ -201,6 +223,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
                        "rounds": args.rounds, "train_sequences": dm.banks["train"].num_sequences,
                        "num_workers": int(ds.get("num_workers", 0)), "overrides": list(args.overrides)}
     report.extra = {"mp4_write_seconds": write_s,
+                    "index_select_slider_vs_datamodule": med["index_select_slider"] / med["datamodule"],
                     "goal_cpu_datamodule_within_1.3x_plain_gather": med["plain_gather"] / med["datamodule"] <= 1.3,
                     "bank_on_device_vs_decode": med["bank_on_device"] / med["decode_per_clip"]}
     report.notes.append("Medians of interleaved rounds; 'x plain gather' is the path's time per clip over the "
