@@ -1,0 +1,231 @@
+"""loader: clips/s of the training data path vs a decode-per-clip (decord) loader vs a plain gather.
+
+Paths, each yielding float ``cond`` + ``target`` ``(B, 3, T, H, W)`` in [-1, 1] on ``--device``:
+
+- ``datamodule``: the real ``VideoDataModule`` train loader + its ``on_after_batch_transfer``;
+- ``bank_on_device``: the same with ``dataset.bank_on_device=true`` (loaders carry window starts; the
+  clips are cut from a bank resident on ``--device``: one gather per batch; on a GPU, the fast path);
+- ``plain_gather``: the floor: one batched ``index_select`` of the uint8 bank + ``.float()`` on the device;
+- ``index_select_slider``: a proposed change to ``FrameSlider.gather``, measured here: the real
+  ``VideoDataModule`` whose slider gathers frames with ``index_select`` instead of advanced indexing
+  (``frames[idx]``, which on a CPU costs ~20-50x more for uint8 frames);
+- ``batched_fetch``: a proposed change to the datamodule, measured here: the same sampler, but the
+  dataset's ``__getitems__`` cuts the whole batch with one ``clip_item`` call (no per-sample
+  ``__getitem__`` and no ``default_collate`` stacking);
+- ``decode_per_clip``: every clip decoded from H.264 MP4s (written once with PyAV) with decord
+  (open + seek + decode per clip), the loader the bank replaces; it runs ``--decode-clips`` clips.
+
+All paths see the same window starts (the train sampler's). Rounds interleave the paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videogen3d.bench.common import build_datamodule, compose, data_dir, to_device
+from videogen3d.bench.runner import Report, interleaved, median, sync
+from videogen3d.data.slider import FrameSlider
+
+TINY_SIZES = {"batches": 3, "decode_clips": 4, "rounds": 1}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batches", type=int, default=50, help="batches per path per round")
+    p.add_argument("--decode-clips", type=int, default=40, help="clips the decord path decodes per round")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians are reported)")
+
+
+def _batches(loader, n: int):
+    """``n`` batches, restarting the loader (a new epoch) when it runs out."""
+    got = 0
+    while got < n:
+        for batch in loader:
+            yield batch
+            got += 1
+            if got >= n:
+                return
+
+
+def _loader_path(dm, device: torch.device, n: int):
+    def go() -> float:
+        loader = dm.train_dataloader()
+        clips, t0 = 0, time.perf_counter()
+        for batch in _batches(loader, n):
+            out = dm.on_after_batch_transfer(to_device(batch, device), 0)
+            clips += len(out["target"])
+        sync(device)
+        return clips / (time.perf_counter() - t0)
+
+    return go
+
+
+def _train_starts(dm, n: int) -> torch.Tensor:
+    sampler = dm.train_dataloader().sampler
+    return torch.as_tensor(list(iter(sampler)))[:n]
+
+
+def _gather_path(dm, device: torch.device, n_batches: int):
+    bank, slider, b = dm.banks["train"], dm.slider, dm.batch_size
+    starts = _train_starts(dm, n_batches * b)
+
+    def go() -> float:
+        clips, t0 = 0, time.perf_counter()
+        for i in range(0, len(starts), b):
+            idx = slider.expand(starts[i : i + b])  # (B, T)
+            for frames in (bank.cond, bank.target):
+                clip = _IndexSelectSlider.gather(frames, idx).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8
+                clip.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+            clips += len(idx)
+        sync(device)
+        return clips / (time.perf_counter() - t0)
+
+    return go
+
+
+class _IndexSelectSlider(FrameSlider):
+    """``FrameSlider`` whose gather is one ``index_select`` (a row copy per frame) instead of ``frames[idx]``."""
+
+    @staticmethod
+    def gather(frames: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        idx = idx.to(frames.device)
+        return frames.index_select(0, idx.reshape(-1)).view(*idx.shape, *frames.shape[1:])
+
+
+def _index_select_datamodule(cfg):
+    dm = build_datamodule(cfg, bank_on_device=False)
+    s = dm.slider
+    dm.slider = _IndexSelectSlider(s.clip_len, s.stride, s.frame_step)
+    return dm
+
+
+class _BatchedClips(torch.utils.data.Dataset):
+    """The train split's clips fetched a batch at a time (``DataLoader`` calls ``__getitems__``)."""
+
+    def __init__(self, bank, slider) -> None:
+        self.bank, self.slider = bank, slider
+
+    def __len__(self) -> int:
+        return self.bank.num_frames
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, starts: list[int]) -> dict[str, torch.Tensor]:
+        from videogen3d.data.datamodule import clip_item
+
+        return clip_item(self.bank, self.slider, torch.as_tensor(starts))
+
+
+def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return batch
+
+
+def _batched_path(dm, device: torch.device, n: int):
+    loader = dm.train_dataloader()
+    batched = torch.utils.data.DataLoader(_BatchedClips(dm.banks["train"], dm.slider), sampler=loader.sampler,
+                                          batch_size=dm.batch_size, drop_last=loader.drop_last,
+                                          collate_fn=_whole_batch)
+
+    def go() -> float:
+        clips, t0 = 0, time.perf_counter()
+        for batch in _batches(batched, n):
+            out = dm.on_after_batch_transfer(to_device(batch, device), 0)
+            clips += len(out["target"])
+        sync(device)
+        return clips / (time.perf_counter() - t0)
+
+    return go
+
+
+def _write_mp4s(dm, folder: Path) -> list[tuple[Path, Path]]:
+    from videogen3d.data.video_io import write_video
+
+    bank = dm.banks["train"]
+    files = []
+    for s in range(bank.num_sequences):
+        a, z = int(bank.offsets[s]), int(bank.offsets[s + 1])
+        pair = (folder / f"{s:04d}_cond.mp4", folder / f"{s:04d}_target.mp4")
+        write_video(pair[0], bank.cond[a:z].numpy(), bank.fps)
+        write_video(pair[1], bank.target[a:z].numpy(), bank.fps)
+        files.append(pair)
+    return files
+
+
+def _decode_path(dm, device: torch.device, files: list[tuple[Path, Path]], n_clips: int):
+    import decord
+
+    bank, slider, b = dm.banks["train"], dm.slider, dm.batch_size
+    starts = _train_starts(dm, n_clips)
+    seq = torch.searchsorted(bank.offsets, starts, right=True) - 1
+    local = (starts - bank.offsets[seq]).tolist()
+
+    def decode(path: Path, first: int) -> torch.Tensor:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)  # open per clip
+        frames = reader.get_batch(list(range(first, first + slider.span, slider.frame_step))).asnumpy()
+        return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)  # (3, T, H, W) uint8
+
+    def go() -> float:
+        clips, t0 = 0, time.perf_counter()
+        for i in range(0, len(starts), b):
+            items = [(decode(files[int(s)][0], f), decode(files[int(s)][1], f))
+                     for s, f in zip(seq[i : i + b].tolist(), local[i : i + b])]
+            for k in range(2):
+                torch.stack([it[k] for it in items]).to(device).float().div_(127.5).sub_(1.0)
+            clips += len(items)
+        sync(device)
+        return clips / (time.perf_counter() - t0)
+
+    return go
+
+
+def run(args: argparse.Namespace, device: torch.device) -> Report:
+    if args.tiny:
+        for k, v in TINY_SIZES.items():
+            setattr(args, k, v)
+    cfg = compose(args.overrides, data_dir(args.data_dir), tiny=args.tiny)
+    dm = build_datamodule(cfg, bank_on_device=False)
+    dm_dev = build_datamodule(cfg, bank_on_device=True)
+    with tempfile.TemporaryDirectory(prefix="videogen3d-bench-mp4-") as tmp:
+        t0 = time.perf_counter()
+        files = _write_mp4s(dm, Path(tmp))
+        write_s = time.perf_counter() - t0
+        paths = {
+            "datamodule": _loader_path(dm, device, args.batches),
+            "bank_on_device": _loader_path(dm_dev, device, args.batches),
+            "plain_gather": _gather_path(dm, device, args.batches),
+            "index_select_slider": _loader_path(_index_select_datamodule(cfg), device, args.batches),
+            "batched_fetch": _batched_path(dm, device, args.batches),
+            "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
+        }
+        rates = interleaved(paths, args.rounds)
+    med = {k: median(v) for k, v in rates.items()}
+    names = {"datamodule": "VideoDataModule loader (bank in host memory)",
+             "bank_on_device": f"VideoDataModule, bank_on_device=true (bank on {device.type})",
+             "plain_gather": "plain batched uint8 gather (index_select) + float",
+             "index_select_slider": "proposed: VideoDataModule loader, FrameSlider.gather by index_select",
+             "batched_fetch": "proposed: same sampler, one clip_item per batch (__getitems__)",
+             "decode_per_clip": "decode per clip (decord)"}
+    report = Report("loader", ["path", "clips/s", "ms/clip", "x plain gather (time)", "x decode per clip (speed)"])
+    for key, rate in med.items():
+        report.rows.append({"path": names[key], "key": key, "clips/s": rate, "ms/clip": 1000 / rate,
+                            "x plain gather (time)": med["plain_gather"] / rate,
+                            "x decode per clip (speed)": rate / med["decode_per_clip"],
+                            "per_round_clips_per_s": rates[key]})
+    ds = cfg.dataset
+    report.settings = {"batch_size": dm.batch_size, "clip_len": dm.clip_len, "frame_size": list(dm.frame_size),
+                       "batches_per_round": args.batches, "decode_clips_per_round": args.decode_clips,
+                       "rounds": args.rounds, "train_sequences": dm.banks["train"].num_sequences,
+                       "num_workers": int(ds.get("num_workers", 0)), "overrides": list(args.overrides)}
+    report.extra = {"mp4_write_seconds": write_s,
+                    "index_select_slider_vs_datamodule": med["index_select_slider"] / med["datamodule"],
+                    "goal_cpu_datamodule_within_1.3x_plain_gather": med["plain_gather"] / med["datamodule"] <= 1.3,
+                    "bank_on_device_vs_decode": med["bank_on_device"] / med["decode_per_clip"]}
+    report.notes.append("Medians of interleaved rounds; 'x plain gather' is the path's time per clip over the "
+                        "plain gather's (1.0 = the floor).")
+    return report

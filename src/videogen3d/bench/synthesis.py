@@ -1,0 +1,150 @@
+"""synthesis: iterations/s of seed 003's pixel-space synthesis, the 11 targets in one batch.
+
+The C3D and the tempCAE are built from ``conf/synth.yaml`` at ``--scale`` (``cpu``, ``paper``; their
+widths and the clip geometry come from the scale) with random weights: the cost of an iteration does
+not depend on what the networks learnt. A ``PixelSynthesis`` module (``videogen3d.tasks.synthesis``)
+holds the 11 videos as its parameter; an iteration is its objective (eq. 8 for ``ours`` and
+``ours_dae``, eq. 11 for ``comparison``), backward, the plain-GD step and the clamp. Two paths:
+``raw`` (a Python loop over that module's own ``losses``/``objective``) and ``lightning``
+(``Trainer.fit`` with ``max_steps``, as ``synth.py stage=synthesis`` runs it). The projection column
+is the wall time of the seed's 50000 iterations at the measured rate (goal on one H100: <= 3 min at
+the paper scale). The module's interface is read defensively (keyword arguments it does not know
+are dropped), so the benchmark keeps working while that code changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import time
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+
+from videogen3d.bench.common import compose, data_dir
+from videogen3d.bench.runner import Report, median, sync
+
+METHODS = {"ours": ("ours", "full"), "comparison": ("comparison", None), "ours_dae": ("ours", "residual")}
+SEED_ITERATIONS = 50000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scales", default="cpu,paper", help="comma-separated conf/scale options")
+    p.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {list(METHODS)}")
+    p.add_argument("--steps", type=int, default=5, help="timed iterations per method per scale")
+    p.add_argument("--warmup", type=int, default=1, help="untimed iterations")
+    p.add_argument("--paths", default="raw,lightning", help="raw and/or lightning")
+
+
+def _class_names() -> list[str]:
+    try:
+        from videogen3d.data.moving_objects import CLASS_NAMES
+
+        return list(CLASS_NAMES)
+    except ImportError:  # the module moved: 11 anonymous classes cost the same
+        return [f"class{k}" for k in range(11)]
+
+
+def _kwargs(fn, **kw) -> dict:
+    names = inspect.signature(fn).parameters
+    return {k: v for k, v in kw.items() if k in names}
+
+
+def build_module(cfg, method: str, device: torch.device, iterations: int):
+    from videogen3d.tasks.synthesis import PixelSynthesis
+
+    src = cfg.dataset.source
+    t, hw = int(src.clip_len), tuple(int(v) for v in src.frame_size)
+    names = _class_names()
+    targets = torch.eye(len(names))  # every class once: the 11 single-label targets of Table 1
+    clf = instantiate(cfg.classifier.net, num_classes=len(names), clip_len=t, frame_size=hw)
+    kind, prior = METHODS[method]
+    cae = instantiate(cfg.autoencoder.net, cs=int(cfg.autoencoder.cs), frame_size=hw) if kind == "ours" else None
+    s = cfg.synthesis
+    kw = _kwargs(PixelSynthesis.__init__, method=kind, tempcae=cae, eta_c3d=s.eta_c3d, eta_tempcae=s.eta_tempcae,
+                 eta_norm=s.eta_norm, optimizer=s.optimizer, lr=s.lr, iterations=iterations,
+                 init_scale=s.init_scale, clamp=s.clamp, seed=int(s.seed), eta_scale=float(s.get("eta_scale", 1.0)),
+                 eta_c3d_scale=s.get("eta_c3d_scale"), prior_gradient=prior or "full")
+    return PixelSynthesis(clf, targets, t, hw, **kw).to(device), f"{len(names)}x3x{t}x{hw[0]}x{hw[1]}"
+
+
+def _raw_rate(module, device: torch.device, steps: int, warmup: int) -> float:
+    module.train()
+    opt = module.configure_optimizers()
+    opt = opt[0] if isinstance(opt, (list, tuple)) else opt
+
+    def it() -> None:
+        loss = module.objective(module.losses())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        module.on_train_batch_end(None, None, 0)  # the clamp
+
+    for _ in range(warmup):
+        it()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        it()
+    sync(device)
+    return steps / (time.perf_counter() - t0)
+
+
+class _Clock(pl.Callback):
+    def __init__(self) -> None:
+        self.stamps: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.stamps.append(time.perf_counter())
+
+
+def _lightning_rate(module, device: torch.device, steps: int, warmup: int, precision: str) -> float:
+    clock = _Clock()
+    trainer = pl.Trainer(accelerator=device.type, devices=1, precision=precision, max_steps=warmup + steps,
+                         max_epochs=1, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         callbacks=[clock])
+    trainer.fit(module)
+    s = clock.stamps[max(warmup - 1, 0):]
+    return (len(s) - 1) / (s[-1] - s[0])
+
+
+def run(args: argparse.Namespace, device: torch.device) -> Report:
+    if args.tiny:
+        args.scales, args.steps, args.warmup = "tiny", 2, 1
+    precision = "bf16-mixed" if device.type == "cuda" else "32-true"
+    report = Report("synthesis", ["scale", "videos", "method", "path", "iterations/s", "ms/iteration",
+                                  f"{SEED_ITERATIONS} iterations (projected)"])
+    for scale in [s.strip() for s in args.scales.split(",") if s.strip()]:
+        cfg = compose([f"scale={scale}", *args.overrides], data_dir(args.data_dir), config_name="synth")
+        for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+            if method not in METHODS:
+                raise ValueError(f"--methods: unknown method {method!r}; expected some of {list(METHODS)}")
+            for path in [p.strip() for p in args.paths.split(",") if p.strip()]:
+                torch.manual_seed(0)
+                module, shape = build_module(cfg, method, device, args.warmup + args.steps + 1)
+                if path == "raw":
+                    rate = _raw_rate(module, device, args.steps, args.warmup)
+                elif path == "lightning":
+                    rate = _lightning_rate(module, device, args.steps, max(args.warmup, 1), precision)
+                else:
+                    raise ValueError(f"--paths: unknown path {path!r}; expected raw and/or lightning")
+                secs = SEED_ITERATIONS / rate
+                report.rows.append({"scale": scale, "videos": shape, "method": method, "path": path,
+                                    "iterations/s": rate, "ms/iteration": 1000 / rate,
+                                    f"{SEED_ITERATIONS} iterations (projected)": _hms(secs),
+                                    "projected_seconds": secs, "precision": precision if path == "lightning" else "32"})
+    report.settings = {"scales": args.scales, "methods": args.methods, "steps": args.steps, "warmup": args.warmup,
+                       "overrides": list(args.overrides)}
+    report.notes.append("Random network weights (the cost does not depend on them); one batch holds the 11 "
+                        "single-label targets. Lightning rows use bf16-mixed on CUDA, fp32 on CPU.")
+    return report
+
+
+def _hms(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"

@@ -1,0 +1,120 @@
+"""Every benchmark runs at a tiny size and writes its JSON (CI: CPU only; no timing is a pass condition)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from videogen3d.bench import BENCHMARKS
+from videogen3d.bench.__main__ import main
+
+MACHINE_KEYS = {"cpu", "cores", "torch", "lightning", "device", "torch_threads"}
+
+
+def _run(name: str, tmp_path, data_dir, *extra: str) -> dict:
+    out = tmp_path / "bench"
+    argv = [name, "--tiny", "--device", "cpu", "--out", str(out), "--data-dir", str(data_dir), *extra]
+    assert main(argv) == 0
+    record = json.loads((out / f"{name}.json").read_text())
+    assert record["benchmark"] == name
+    assert record["command"] == "python -m videogen3d.bench " + " ".join(argv)
+    assert MACHINE_KEYS <= set(record["machine"]) and record["machine"]["device"] == "cpu"
+    assert record["figures"], f"{name} wrote no rows"
+    for row in record["figures"]:
+        assert set(record["columns"]) <= set(row), f"{name}: a row misses columns"
+    return record
+
+
+def _positive(values) -> None:
+    for v in values:
+        assert isinstance(v, float) and math.isfinite(v) and v > 0, values
+
+
+def test_loader_compares_the_four_paths_on_the_same_clips(tmp_path, shared_data_dir):
+    rec = _run("loader", tmp_path, shared_data_dir)
+    rows = {r["key"]: r for r in rec["figures"]}
+    assert set(rows) == {"datamodule", "bank_on_device", "plain_gather", "index_select_slider", "batched_fetch",
+                         "decode_per_clip"}
+    _positive([r["clips/s"] for r in rows.values()])
+    assert rows["plain_gather"]["x plain gather (time)"] == pytest.approx(1.0)
+    assert rows["decode_per_clip"]["x decode per clip (speed)"] == pytest.approx(1.0)
+    assert rec["extra"]["mp4_write_seconds"] > 0  # the decord path read real H.264 files
+
+
+def test_starvation_reports_a_fraction_per_preset(tmp_path, shared_data_dir):
+    rec = _run("starvation", tmp_path, shared_data_dir)
+    assert [r["preset"] for r in rec["figures"]] == ["quickstart", "resnet_v4"]
+    assert rec["figures"][1]["generator"] == "ResUNet3d"
+    for r in rec["figures"]:
+        assert 0 < r["data wait %"] < 100 and r["batches"] == rec["settings"]["steps"]
+
+
+def test_overhead_runs_raw_and_lightning_for_translator_and_gan(tmp_path, shared_data_dir):
+    rec = _run("overhead", tmp_path, shared_data_dir)
+    assert [r["task"] for r in rec["figures"]] == ["translator", "gan"]
+    assert rec["figures"][1]["disc"].endswith("ConvDiscriminator")
+    _positive([r[k] for r in rec["figures"] for k in ("raw PyTorch steps/s", "Lightning steps/s")])
+
+
+def test_step_counts_flops_and_runs_bf16_and_channels_last(tmp_path, shared_data_dir):
+    rec = _run("step", tmp_path, shared_data_dir, "--families", "unet4,resnet_v4",
+               "--modes", "fp32,bf16+channels_last_3d", "--threads-list", "1")
+    rows = rec["figures"]
+    assert [(r["family"], r["mode"]) for r in rows] == [(f, m) for f in ("unet4", "resnet_v4")
+                                                        for m in ("fp32", "bf16+channels_last_3d")]
+    assert {r["threads"] for r in rows} == {1}
+    _positive([r["clips/s"] for r in rows])
+    flops = {r["family"]: r["GFLOP/step"] for r in rows}
+    assert flops["resnet_v4"] > flops["unet4"] > 0  # the deeper network costs more
+    assert all(r["MFU"] is None and r["peak MiB"] is None for r in rows)  # CPU: neither is claimed
+
+
+@pytest.mark.slow
+def test_step_compiles(tmp_path, shared_data_dir):
+    rec = _run("step", tmp_path, shared_data_dir, "--families", "unet4", "--modes", "fp32,compile",
+               "--compile-backend", "aot_eager")
+    assert rec["figures"][1]["compile s"] > 0
+
+
+def test_sweep_flops_follow_the_geometry(tmp_path, shared_data_dir):
+    rec = _run("sweep", tmp_path, shared_data_dir)
+    base = rec["figures"][0]
+    assert base["axis"] == "base" and base["x base FLOPs"] == pytest.approx(1.0)
+    for r in rec["figures"][1:]:
+        ratio = {"clip_len": r["value"] / 4, "frame_size": (r["value"] / 32) ** 2, "batch": r["value"] / 2}[r["axis"]]
+        # convolution FLOPs scale with T, H*W and B (U-Net: the same layers at every size)
+        assert r["x base FLOPs"] == pytest.approx(ratio, rel=0.05), r
+
+
+def test_synthesis_times_the_three_methods_both_ways(tmp_path, shared_data_dir):
+    rec = _run("synthesis", tmp_path, shared_data_dir)
+    rows = rec["figures"]
+    assert {(r["method"], r["path"]) for r in rows} == {(m, p) for m in ("ours", "comparison", "ours_dae")
+                                                       for p in ("raw", "lightning")}
+    assert all(r["videos"].startswith("11x3x") for r in rows)  # the 11 targets in one batch
+    _positive([r["iterations/s"] for r in rows])
+
+
+def test_translate_writes_every_frame(tmp_path, shared_data_dir):
+    rec = _run("translate", tmp_path, shared_data_dir)
+    assert [r["key"] for r in rec["figures"]] == ["translate_file", "network", "cli"]
+    assert rec["settings"]["frames"] == 24
+    _positive([r["frames/s"] for r in rec["figures"]])
+
+
+def test_every_benchmark_has_a_test_here():
+    names = {n for n in BENCHMARKS}
+    assert names == {"loader", "starvation", "overhead", "step", "sweep", "synthesis", "translate"}
+
+
+def test_an_unknown_mode_or_device_is_refused_by_name(tmp_path, shared_data_dir):
+    from videogen3d.bench.step import Mode
+
+    with pytest.raises(ValueError, match="fp16"):
+        Mode.parse("bf16+fp16")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            main(["step", "--tiny", "--device", "cuda", "--out", str(tmp_path)])
