@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
 from videogen3d.utils.config import check_config, instantiate_group
-from videogen3d.utils.task_config import check_datamodule, check_task
+from videogen3d.utils.task_config import build_task, check_task
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     torch.set_float32_matmul_precision("high")
 
     datamodule: pl.LightningDataModule = instantiate(cfg.dataset, _recursive_=True)
-    check_datamodule(cfg, datamodule)
-    module: pl.LightningModule = instantiate(cfg.task)
+    module: pl.LightningModule = build_task(cfg, datamodule)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     strategy = cfg.trainer.get("strategy")

@@ -76,7 +76,9 @@ def markdown_commands(path: Path) -> list[Command]:
             continue
         for span in re.findall(r"`([^`]+)`", line):
             span = span.strip()
-            if span.startswith(("python train.py", "python synth.py", "videogen3d ", "python -m videogen3d")):
+            synopsis = "<" in span.replace("<run>", "") or "[" in span.split(" ", 2)[-1][:1]
+            if span.startswith(("python train.py", "python synth.py", "videogen3d ", "python -m videogen3d")) \
+                    and not synopsis:  # `python -m videogen3d.bench <name> [options]` describes, it is no line
                 inline.append(Command(f"{rel}:{lineno}", _strip_comment(span)))
     return _commands_in(text, rel, code) + inline
 

@@ -14,6 +14,9 @@ and a line whose program no runner here knows fails, asking for one. How each ki
 - ``videogen3d ARGS``: the CLI in-process, in a fresh copy of a sandbox that holds the files the
   documentation names (clips/, data/sticks, data/dancers, data/actions, input.mp4, real.mp4, pairs.csv,
   frames/dance01 and a tiny trained run for ``<run>``).
+- ``python -m videogen3d.bench ARGS``: in-process with ``--tiny --device cpu`` appended (the size CI runs);
+  a line that asks for ``torch.compile`` compiles for minutes on a 2-core CPU, so it is marked ``slow``
+  (``pytest -m slow`` runs it) - the one documented line CI leaves out.
 - ``pip install``, ``python3 -m venv``, ``pytest``, ``wandb``: the extras named exist in pyproject.toml;
   the README's two set-up lines are tests/test_repository.py's; a sweep file named exists and parses;
   ``wandb agent`` needs a W&B server and is the one line kind not run.
@@ -229,7 +232,23 @@ def test_documented_cli_line(cmd: Command, sandbox: Path):
 
 
 # ---------------------------------------------------------------------------- set-up, wandb
-OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb", "module")]
+BENCH = [c for c in COMMANDS if _kind(c) == "module"]
+
+
+@pytest.mark.parametrize("cmd", [pytest.param(c, marks=pytest.mark.slow) if "compile" in c.line else c for c in BENCH],
+                         ids=_ids(BENCH))
+def test_documented_bench_line(cmd: Command, tmp_path: Path, shared_data_dir: Path):
+    from videogen3d.bench.__main__ import main as bench
+
+    assert cmd.argv[:3] == ["python", "-m", "videogen3d.bench"], f"{cmd}: no runner for this module"
+    args = cmd.argv[3:]
+    name, rest = args[0], args[1:]
+    out = tmp_path / "bench"
+    assert bench([name, *rest, "--tiny", "--device", "cpu", "--out", str(out), "--data-dir", str(shared_data_dir)]) == 0
+    assert (out / f"{name}.json").is_file(), cmd
+
+
+OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb")]
 
 
 @pytest.mark.parametrize("cmd", OTHER, ids=_ids(OTHER))
@@ -241,5 +260,3 @@ def test_documented_setup_and_wandb_line(cmd: Command):
         sweep = REPO / cmd.argv[2]
         spec = OmegaConf.load(sweep)
         assert {"program", "method", "parameters"} <= set(spec), f"{sweep} is not a W&B sweep file"
-    if cmd.line.startswith("python -m videogen3d"):
-        pytest.fail(f"{cmd}: add a runner for module commands to this test")

@@ -21,7 +21,7 @@ from videogen3d.losses import GANLoss
 from videogen3d.models.discriminators import ConvDiscriminator
 from videogen3d.models.translators import ResNetTranslator
 from videogen3d.tasks.gan import ConditionalGANModule, NonFiniteLossError
-from videogen3d.utils.task_config import check_datamodule, check_task
+from videogen3d.utils.task_config import build_task
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 DISC_NAMES = sorted(p.stem for p in (CONF / "disc").glob("*.yaml") if p.stem != "none")
@@ -82,13 +82,6 @@ class TinyPairs(pl.LightningDataModule):
 
 
 # ---------------------------------------------------------------------------------- helpers
-def build_task(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.LightningModule:
-    """What train() does: check the groups agree, then instantiate the task node."""
-    check_task(cfg)
-    check_datamodule(cfg, datamodule)
-    return instantiate(cfg.task)
-
-
 @pytest.fixture
 def gan_cfg(train_cfg):
     """The real train config (conftest's ``train_cfg``), shrunk further: tiny clips, G and D."""

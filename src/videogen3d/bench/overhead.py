@@ -22,7 +22,7 @@ import torch
 
 from videogen3d.bench.common import build_datamodule, compose, data_dir, to_device
 from videogen3d.bench.runner import Report, median, sync
-from videogen3d.tasks.build import build_task
+from videogen3d.utils.task_config import build_task
 
 TASKS = {"translator": [], "gan": ["disc=conv", "loss=mixed"]}
 

@@ -1,6 +1,6 @@
 """starvation: the fraction of the training loop's time spent waiting for data, from Lightning's SimpleProfiler.
 
-``Trainer.fit`` runs the real ``VideoDataModule`` and task (``build_task``, as ``train()`` does) with
+``Trainer.fit`` runs the real ``VideoDataModule`` and task (``build_task``: the checks and ``instantiate(cfg.task)``, as ``train()`` does) with
 ``SimpleProfiler``. Per batch, *data* is ``[_TrainingEpochLoop].train_dataloader_next`` (the loader)
 plus ``[Strategy]...batch_to_device`` (the transfer and ``on_after_batch_transfer``: float conversion,
 and with ``bank_on_device`` the clip cut); *step* is ``run_training_batch``. Reported:
@@ -22,7 +22,7 @@ from pytorch_lightning.profilers import SimpleProfiler
 
 from videogen3d.bench.common import build_datamodule, compose, data_dir
 from videogen3d.bench.runner import Report
-from videogen3d.tasks.build import build_task
+from videogen3d.utils.task_config import build_task
 
 PRESETS = {"quickstart": [], "resnet_v4": ["generator=resnet_v4", "dataset.frame_size=128", "dataset.clip_len=16"]}
 

@@ -58,3 +58,12 @@ def check_datamodule(cfg: DictConfig, datamodule: Any) -> None:
             f"disc={choice(cfg, 'disc')} needs a condition video, but dataset={choice(cfg, 'dataset')} "
             f"({type(datamodule).__name__}) has none (its batches hold only a target and a label); pick a "
             f"paired dataset (e.g. dataset=stick_to_puppet) or disc=none")
+
+
+def build_task(cfg: DictConfig, datamodule: Any) -> Any:
+    """What ``train()`` does to make its LightningModule: the checks above, then ``instantiate(cfg.task)``."""
+    from hydra.utils import instantiate
+
+    check_task(cfg)
+    check_datamodule(cfg, datamodule)
+    return instantiate(cfg.task)
