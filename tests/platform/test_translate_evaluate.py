@@ -170,5 +170,5 @@ def test_evaluate_default_json_and_clear_errors(ckpt, capsys):
     assert "--overwrite" in capsys.readouterr().err
     assert main(["evaluate", str(ckpt), "dataset.test_fraction=0", "--split", "test", "--overwrite"]) == 1
     assert "the test split is empty" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError, match=r"options: .*video_pairs"):
+    with pytest.raises(FileNotFoundError, match=r"dataset/nonesuch.*options.*video_pairs"):
         evaluate_checkpoint(ckpt, "val", ["dataset=nonesuch"])

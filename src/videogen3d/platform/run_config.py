@@ -46,7 +46,7 @@ def compose_run_config(run_overrides: list[str], overrides: list[str] | tuple[st
     """``conf/<config_name>.yaml`` composed by Hydra with ``run_overrides`` then ``overrides``."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+    from hydra.errors import HydraException, MissingConfigException
 
     root = Path(conf_dir) if conf_dir else default_conf_dir()
     if root is None or not (root / f"{config_name}.yaml").is_file():
@@ -59,8 +59,10 @@ def compose_run_config(run_overrides: list[str], overrides: list[str] | tuple[st
     try:
         with initialize_config_dir(config_dir=str(root.resolve()), version_base="1.3"):
             return compose(config_name, overrides=[*run_overrides, *overrides])
-    except HydraException as exc:  # e.g. an unknown option: Hydra lists the valid ones
-        raise ValueError(f"overrides {list(overrides)}: {exc}") from exc
+    except MissingConfigException as exc:  # an unknown option: Hydra lists the valid ones
+        raise FileNotFoundError(f"overrides {list(overrides)}: {' '.join(str(exc).split())}") from exc
+    except HydraException as exc:
+        raise ValueError(f"overrides {list(overrides)}: {' '.join(str(exc).split())}") from exc
     finally:
         GlobalHydra.instance().clear()
 
