@@ -6,12 +6,11 @@ written (with ``monitor=val/psnr``: only when the metric improves), so after thr
 still hold epoch 0. :class:`ModelCheckpoint` here also writes it at every epoch end and when a run is
 stopped by a signal or Ctrl+C.
 
-Lightning's own ``_SignalConnector`` notes SIGTERM but, on one process, acts on it only at the end
-of the epoch and then exits with status 0 (``SIGTERMException`` is a bare ``SystemExit``).
-:class:`StopOnSignal` handles SIGTERM, SIGINT and SIGUSR1 (chaining to a handler already installed
-for SIGUSR1, e.g. Lightning's SLURM requeue) and raises :class:`TrainingStopped` at the start of the
-next training batch, once the previous one is complete, so the checkpoint written on the way out is
-a clean mid-epoch state; the exit status is 128 + the signal number. The datamodule's state
+Lightning's own ``_SignalConnector`` stops after the current batch on SIGTERM but saves nothing and
+exits with status 0 (``SIGTERMException`` is a bare ``SystemExit``). :class:`StopOnSignal` routes
+SIGINT and SIGUSR1 to the same stop (chaining to Lightning's SLURM requeue handler where there is
+one) and sets the exit status to 128 + the signal number; the checkpoint written on the way out is
+a clean mid-epoch state (the batch in progress was completed). The datamodule's state
 (``VideoDataModule.state_dict``) makes a resume continue with the next batch of the same order.
 """
 
@@ -28,24 +27,13 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelCheckpoint", "StopOnSignal", "TrainingStopped", "STOP_SIGNALS"]
+__all__ = ["ModelCheckpoint", "StopOnSignal", "STOP_SIGNALS"]
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 
 
-class TrainingStopped(SystemExit):
-    """Training stopped by a signal; ``code`` is ``128 + signum`` (the shell's convention)."""
-
-    def __init__(self, signum: int):
-        super().__init__(128 + int(signum))
-        self.signum = int(signum)
-
-    def __str__(self) -> str:
-        return f"training stopped by {signal.Signals(self.signum).name}; exit status {self.code}"
-
-
 def _is_stop(exception: BaseException) -> bool:
-    return isinstance(exception, (TrainingStopped, KeyboardInterrupt, SIGTERMException))
+    return isinstance(exception, (KeyboardInterrupt, SIGTERMException))
 
 
 class ModelCheckpoint(_ModelCheckpoint):
@@ -73,15 +61,19 @@ class ModelCheckpoint(_ModelCheckpoint):
         if self._last_global_step_saved == trainer.global_step and self.last_model_path:
             return  # already saved at this step
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-        log.warning("%s: saved %s at epoch %d, step %d", exception, self.last_model_path, trainer.current_epoch,
-                    trainer.global_step)
+        log.warning("stopped (%s): saved %s at epoch %d, step %d", type(exception).__name__, self.last_model_path,
+                    trainer.current_epoch, trainer.global_step)
 
 
 class StopOnSignal(pl.Callback):
-    """SIGTERM / SIGINT / SIGUSR1 -> stop before the next training batch, save, exit ``128 + signum``.
+    """SIGTERM / SIGINT / SIGUSR1 -> Lightning's own graceful stop after the current batch, then exit
+    ``128 + signum``.
 
-    A second SIGINT while stopping falls back to Python's default (KeyboardInterrupt), so Ctrl+C twice
-    always gets out.
+    Lightning's ``_SignalConnector`` already stops after the batch on SIGTERM (``SIGTERMException``
+    raised at the batch's end, once it is complete); this callback routes SIGINT and SIGUSR1 to the
+    same flag, chains to a SIGUSR1 handler already installed (Lightning's SLURM auto-requeue) and sets
+    the exception's exit status, which Lightning leaves at 0. A second SIGINT while stopping falls back
+    to Python's default (KeyboardInterrupt), so Ctrl+C twice always gets out.
     """
 
     def __init__(self, signals: list[str] | tuple[str, ...] = STOP_SIGNALS):
@@ -91,21 +83,24 @@ class StopOnSignal(pl.Callback):
         self.signals = [getattr(signal, s) for s in signals if hasattr(signal, s)]
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
+        self._trainer: pl.Trainer | None = None
 
     def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        self.received = signum if first else self.received
-        log.warning("received %s: stopping before the next training batch", signal.Signals(signum).name)
+        if self.received is None:
+            self.received = signum
+            log.warning("received %s: stopping after the current training batch", signal.Signals(signum).name)
+        if self._trainer is not None:
+            self._trainer._signal_connector.received_sigterm = True  # Lightning's own stop flag
         if signum == signal.SIGINT:
             signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl+C interrupts at once
         previous = self._previous.get(signum)
-        if signum == getattr(signal, "SIGUSR1", None) and callable(previous):
-            previous(signum, frame)  # e.g. Lightning's SLURM auto-requeue
+        if signum != signal.SIGINT and callable(previous):
+            previous(signum, frame)  # Lightning's SIGTERM notifier, its SLURM requeue on SIGUSR1
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit" or threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be installed from the main thread
-        self.received = None
+        self.received, self._trainer = None, trainer
         for signum in self.signals:
             self._previous[signum] = signal.getsignal(signum)
             signal.signal(signum, self._handle)
@@ -114,13 +109,8 @@ class StopOnSignal(pl.Callback):
         for signum, handler in self._previous.items():
             if handler is not None:
                 signal.signal(signum, handler)
-        self._previous = {}
+        self._previous, self._trainer = {}, None
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
-                             batch_idx: int) -> None:
-        if self.received is not None:
-            raise TrainingStopped(self.received)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.received is not None:  # the signal came during the last batch: still a stop, not a finish
-            raise TrainingStopped(self.received)
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException) and exception.code in (None, 0):
+            exception.code = 128 + (self.received or signal.SIGTERM)  # a scheduler must see a stop, not success
