@@ -6,11 +6,15 @@ import hydra
 from omegaconf import DictConfig
 
 from videogen3d.train import train
+from videogen3d.utils.config import ConfigError
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    results = train(cfg)
+    try:
+        results = train(cfg)
+    except ConfigError as exc:  # a refused config: its message names the key; no traceback
+        raise SystemExit(f"train.py: error: {exc}") from None
     # the value a Hydra sweeper optimises
     metric = cfg.get("optimized_metric")
     return results.get(metric) if metric else None
