@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from videogen3d.train import train
@@ -14,6 +16,8 @@ def main(cfg: DictConfig) -> float | None:
     try:
         results = train(cfg)
     except ConfigError as exc:  # a refused config: its message names the key; no traceback
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # Hydra records the failed job; the sweep goes on with the others
         raise SystemExit(f"train.py: error: {exc}") from None
     # the value a Hydra sweeper optimises
     metric = cfg.get("optimized_metric")

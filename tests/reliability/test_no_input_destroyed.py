@@ -11,7 +11,6 @@ import pytest
 from videogen3d.cli import main
 from videogen3d.platform.corpus import encode, moving_frames
 from videogen3d.train import train
-from videogen3d.utils.config import ConfigError
 from videogen3d.utils.io import atomic_path
 
 
@@ -81,7 +80,7 @@ def test_a_second_run_in_the_same_run_folder_is_refused(train_cfg, tmp_path):
              "baselines=false", "callbacks.sample_media=null"]
     first = train(train_cfg(*quick, name="same"))
     rows = Path(first["metrics_csv"]).read_text()
-    with pytest.raises(ConfigError, match=r"already holds a run .*csv/metrics.csv.*ckpt_path="):
+    with pytest.raises(ValueError, match=r"already holds a run .*csv/metrics.csv.*ckpt_path="):
         train(train_cfg(*quick, name="same"))
     assert Path(first["metrics_csv"]).read_text() == rows  # not mixed
     resumed = train(train_cfg(*quick, "trainer.max_epochs=2", f"ckpt_path={first['last_checkpoint']}", name="same"))
