@@ -97,3 +97,20 @@ def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
     assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
     with open(target, newline="") as f:
         assert list(csv.reader(f)) == [["old"]]
+
+
+def test_the_hydra_run_dir_guard_stops_before_hydra_writes(tmp_path):
+    """Hydra saves .hydra/ before the task runs; the guard (a Hydra callback) runs before that."""
+    from omegaconf import OmegaConf
+
+    from videogen3d.callbacks.run_dir import RunDirGuard
+
+    run = tmp_path / "run"
+    cfg = OmegaConf.create({"hydra": {"run": {"dir": str(run)}}, "ckpt_path": None})
+    RunDirGuard().on_run_start(cfg)  # an empty folder is fine
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("seed: 1\n")
+    with pytest.raises(ValueError, match=r"already holds a run \(\.hydra/config\.yaml\)"):
+        RunDirGuard().on_run_start(cfg)
+    cfg.ckpt_path = str(run / "checkpoints" / "last.ckpt")
+    RunDirGuard().on_run_start(cfg)  # resuming that folder's run
