@@ -6,7 +6,7 @@ import re
 
 from test_config_refusals import BAD_CONFIGS
 from test_loading import BAD_CHECKPOINTS, BAD_TARGETS
-from test_no_input_destroyed import INPUT_AS_OUTPUT
+from test_no_input_destroyed import EXISTING_OUTPUTS, INPUT_AS_OUTPUT
 from test_no_silent_wrong import OUTSIDE
 from test_stop_resume import FAULTS
 
@@ -21,8 +21,8 @@ def counts(tmp_path) -> dict[str, int]:
         # 2 commands (translate, evaluate) per hostile checkpoint; manifests (pairs + labelled); split's
         # truncated file plus the corpus it skips
         "Bad files handled": 2 * len(BAD_CHECKPOINTS) + len(OUTSIDE) + 1 + 1 + corpus,
-        # with and without --overwrite; the four commands' existing outputs; the shared run folder
-        "Inputs kept": 2 * len(INPUT_AS_OUTPUT) + 4 + 1,
+        # with and without --overwrite; the commands' existing outputs; the shared run folder
+        "Inputs kept": 2 * len(INPUT_AS_OUTPUT) + len(EXISTING_OUTPUTS) + 1,
         # signals; the SIGTERM to a train.py process; the multirun's failing job
         "Faults survived": len(FAULTS) + 1 + 1,
     }

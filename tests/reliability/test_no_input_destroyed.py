@@ -57,22 +57,33 @@ def test_an_output_that_is_an_input_is_refused_even_with_overwrite(folders, run_
     assert _same_bytes(kept_path, before)
 
 
-def test_an_existing_output_is_refused_unless_overwrite(folders, run_ckpt, tmp_path, capsys):
+EXISTING_OUTPUTS = ["translate", "build", "split", "join"]
+
+
+@pytest.mark.parametrize("command", EXISTING_OUTPUTS)
+def test_an_existing_output_is_refused_unless_overwrite(folders, run_ckpt, tmp_path, capsys, command):
     cond, target = folders
-    out = tmp_path / "out.mp4"
-    out.write_bytes(b"precious")
-    argv = ["translate", str(run_ckpt), str(cond / "bikes.mp4"), "--out", str(out)]
-    assert main(argv) == 1 and "already exists" in capsys.readouterr().err
-    assert out.read_bytes() == b"precious"
-    assert main(argv + ["--overwrite"]) == 0 and out.read_bytes() != b"precious"
-    manifest = tmp_path / "pairs.csv"
-    manifest.write_text("mine\n")
-    assert main(["build", "pairs", "--cond", str(cond), "--target", str(target), "--out", str(manifest)]) == 1
-    assert manifest.read_text() == "mine\n"
     frames = tmp_path / "frames"
-    assert main(["split", str(cond / "bikes.mp4"), "--out", str(frames)]) == 0
-    assert main(["split", str(cond / "bikes.mp4"), "--out", str(frames)]) == 1  # frames/bikes exists
-    assert main(["join", str(frames / "bikes"), "--out", str(frames / "bikes" / "000000.png")]) == 1
+    if command in ("split", "join"):
+        assert main(["split", str(cond / "bikes.mp4"), "--out", str(frames)]) == 0
+        image = frames / "bikes" / "000000.png"
+        kept = image.read_bytes()
+        assert main(["join", str(frames / "bikes"), "--out", str(image), "--overwrite"]) == 1  # its own input
+        assert image.read_bytes() == kept
+    out = {"translate": tmp_path / "out.mp4", "build": tmp_path / "pairs.csv", "split": frames / "bikes",
+           "join": tmp_path / "joined.mp4"}[command]
+    argv = {"translate": ["translate", str(run_ckpt), str(cond / "bikes.mp4"), "--out", str(out)],
+            "build": ["build", "pairs", "--cond", str(cond), "--target", str(target), "--out", str(out)],
+            "split": ["split", str(cond / "bikes.mp4"), "--out", str(frames)],
+            "join": ["join", str(frames / "bikes"), "--out", str(out)]}[command]
+    if command != "split":
+        out.write_bytes(b"precious")
+    before = sorted(out.iterdir()) if out.is_dir() else out.read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 1 and "already exists" in capsys.readouterr().err
+    assert (sorted(out.iterdir()) if out.is_dir() else out.read_bytes()) == before
+    assert main(argv + ["--overwrite"]) == 0
+    assert out.is_dir() or out.read_bytes() != b"precious"
 
 
 def test_a_second_run_in_the_same_run_folder_is_refused(train_cfg, tmp_path):
