@@ -9,6 +9,9 @@
     videogen3d evaluate CKPT [--split val|test] [--json out.json] [key=value | group=option ...]
     videogen3d check FILE...
 
+Outputs that exist are refused unless ``--overwrite``; an output that is one of the inputs always is.
+A checkpoint holding more than tensors is refused unless ``--trust-checkpoint``.
+
 Training is ``python train.py`` (Hydra). The work is done in ``videogen3d.platform``; imports
 happen inside the commands so ``--help`` is instant.
 """
@@ -75,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--conf-dir", help="the conf/ folder for group=option overrides (default: the repository's)")
     e.add_argument("--device", default="cpu")
 
+    for q in (s, j, bp, bl, t, e):  # no command writes over an existing file unless told to
+        q.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    for q in (t, e):
+        q.add_argument("--trust-checkpoint", action="store_true",
+                       help="load a checkpoint that holds more than tensors (runs the code its pickle names: "
+                            "only for files you trust)")
+
     c = sub.add_parser("check", help="decode video files and say which are unreadable and why")
     c.add_argument("files", nargs="+", metavar="FILE")
     return p
@@ -87,7 +97,7 @@ def _split(a: argparse.Namespace) -> int:
     size, bad = parse_size(a.size), []
     for video in a.videos:
         try:
-            print(split_video(video, a.out, a.fps, size, a.format))
+            print(split_video(video, a.out, a.fps, size, a.format, a.overwrite))
         except VideoReadError as exc:
             if a.on_bad_file == "error":
                 raise
@@ -101,7 +111,7 @@ def _split(a: argparse.Namespace) -> int:
 def _join(a: argparse.Namespace) -> int:
     from videogen3d.platform.frames import join_frames
 
-    print(join_frames(a.frames, a.out, a.fps))
+    print(join_frames(a.frames, a.out, a.fps, overwrite=a.overwrite))
     return 0
 
 
@@ -109,9 +119,9 @@ def _build(a: argparse.Namespace) -> int:
     from videogen3d.platform.build import build_labelled, build_pairs
 
     if a.kind == "pairs":
-        report = build_pairs(a.cond, a.target, a.out, a.tolerance, a.on_bad_file, a.relative, a.fps)
+        report = build_pairs(a.cond, a.target, a.out, a.tolerance, a.on_bad_file, a.relative, a.fps, a.overwrite)
     else:
-        report = build_labelled(a.root, a.out, a.on_bad_file, a.relative, a.fps)
+        report = build_labelled(a.root, a.out, a.on_bad_file, a.relative, a.fps, a.overwrite)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"{report.manifest}: {len(report.rows)} entries, {len(report.skipped)} skipped")
@@ -122,7 +132,7 @@ def _translate(a: argparse.Namespace) -> int:
     from videogen3d.platform.translate import translate_file
 
     result = translate_file(a.ckpt, a.input, a.out, a.target, a.compare, a.window, a.overlap, a.device,
-                            a.size, a.config)
+                            a.size, a.config, a.overwrite, a.trust_checkpoint)
     print(json.dumps(result, indent=1))
     return 0
 
@@ -132,15 +142,17 @@ def _evaluate(a: argparse.Namespace) -> int:
 
     from videogen3d.platform.checkpoint import run_config_path
     from videogen3d.platform.evaluate import evaluate_checkpoint, markdown_table, write_json
+    from videogen3d.utils.io import check_output
 
-    result = evaluate_checkpoint(a.ckpt, a.split, a.overrides, a.config, a.device, a.conf_dir)
-    print(markdown_table(result))
     if a.json:
         out = Path(a.json)
     elif a.config is None:
         out = run_config_path(a.ckpt).parent.parent / "eval" / f"{a.split}.json"
     else:
         out = Path(a.ckpt).with_suffix(f".{a.split}.json")
+    check_output(out, [a.ckpt, a.config], a.overwrite, flag="--json")  # before the work, not after
+    result = evaluate_checkpoint(a.ckpt, a.split, a.overrides, a.config, a.device, a.conf_dir, a.trust_checkpoint)
+    print(markdown_table(result))
     print(f"\nJSON: {write_json(result, out)}")
     return 0
 

@@ -47,7 +47,7 @@ def test_build_pairs_of_videos_is_read_by_video_pairs(pair_folders, tmp_path, ca
 
 def test_manifest_through_the_hydra_config(pair_folders, tmp_path):
     cond, target = pair_folders
-    manifest = tmp_path / "rel" / "pairs.csv"
+    manifest = tmp_path / "pairs.csv"  # beside the folders: its paths stay inside its folder
     build_pairs(cond, target, manifest, relative=True)
     assert not Path(rows(manifest)[0]["cond"]).is_absolute()
     overrides = ["dataset=video_pairs", "dataset.source.cond_dir=null", "dataset.source.target_dir=null",

@@ -11,7 +11,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from videogen3d.utils.compose import compose_train
+from videogen3d.utils.compose import TINY, compose_train
 from videogen3d.cli import main
 from videogen3d.data.video_io import probe_video, read_video
 from videogen3d.platform.checkpoint import load_generator
@@ -30,9 +30,10 @@ def _train(out: Path, data_dir: Path, *overrides: str) -> Path:
         results = train(cfg)
     finally:
         GlobalHydra.instance().clear()
-    # @hydra.main writes .hydra/config.yaml itself; under compose the test does
+    # @hydra.main writes .hydra/config.yaml and overrides.yaml itself; under compose the test does
     (out / ".hydra").mkdir(exist_ok=True)
     OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), out / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create([*TINY, *QUICK, *overrides]), out / ".hydra" / "overrides.yaml")
     return Path(results["checkpoint"])
 
 
@@ -165,7 +166,9 @@ def test_evaluate_prints_the_markdown_table_and_writes_json(ckpt, tmp_path, caps
 def test_evaluate_default_json_and_clear_errors(ckpt, capsys):
     assert main(["evaluate", str(ckpt), "--split", "test"]) == 0
     assert (ckpt.parent.parent / "eval" / "test.json").is_file()
-    assert main(["evaluate", str(ckpt), "dataset.test_fraction=0", "--split", "test"]) == 1
+    assert main(["evaluate", str(ckpt), "--split", "test"]) == 1  # its JSON exists: not replaced silently
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["evaluate", str(ckpt), "dataset.test_fraction=0", "--split", "test", "--overwrite"]) == 1
     assert "the test split is empty" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError, match=r"options: .*video_pairs"):
+    with pytest.raises(FileNotFoundError, match=r"dataset/nonesuch.*options.*video_pairs"):
         evaluate_checkpoint(ckpt, "val", ["dataset=nonesuch"])

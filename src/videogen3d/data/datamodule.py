@@ -64,11 +64,17 @@ class RandomWindowSampler(Sampler[int]):
 
     Lightning calls ``set_epoch``; without it (e.g. under a distributed wrapper) the epoch
     advances by itself after each pass, so every pass still draws new clips.
+    ``resume_at(epoch, done)`` makes the pass of ``epoch`` skip its first ``done`` starts (once):
+    a run resumed mid-epoch continues with the very clips the interrupted run had not yet seen.
     """
 
     def __init__(self, slider: FrameSlider, offsets: torch.Tensor, num_samples: int, seed: int = 0):
         self.slider, self.offsets = slider, offsets.cpu()
         self.num_samples, self.seed, self.epoch = int(num_samples), int(seed), 0
+        self._resume: tuple[int, int] | None = None
+
+    def resume_at(self, epoch: int, done: int) -> None:
+        self._resume = (int(epoch), max(int(done), 0))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -78,8 +84,12 @@ class RandomWindowSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        starts = self.slider.random_starts(self.offsets, self.num_samples, g).tolist()
+        if self._resume is not None and self._resume[0] == self.epoch:
+            starts = starts[self._resume[1]:]  # __len__ stays num_samples: Lightning's batch count is the same
+        self._resume = None
         self.epoch += 1
-        return iter(self.slider.random_starts(self.offsets, self.num_samples, g).tolist())
+        return iter(starts)
 
 
 class VideoDataModule(pl.LightningDataModule):
@@ -127,6 +137,7 @@ class VideoDataModule(pl.LightningDataModule):
         self.bank: FrameBank | None = None
         self.banks: dict[str, FrameBank] = {}
         self._device_banks: dict[tuple[int, str], FrameBank] = {}
+        self._resume_state: dict | None = None
 
     # ------------------------------------------------------------------ data
     def prepare_data(self) -> None:
@@ -193,10 +204,32 @@ class VideoDataModule(pl.LightningDataModule):
         offsets = self.banks["train"].offsets
         n = self.train_clips_per_epoch or self.slider.num_windows(offsets)
         sampler = RandomWindowSampler(self.slider, offsets, n, self.seed)
+        if self._resume_state is not None:  # restored from a checkpoint saved mid-epoch
+            sampler.resume_at(self._resume_state["epoch"], self._resume_state["batches_done"] * self.batch_size)
+            self._resume_state = None
         return DataLoader(data, sampler=sampler, drop_last=n >= self.batch_size, **kwargs)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
+
+    # ------------------------------------------------------------------ resuming
+    def state_dict(self) -> dict:
+        """Saved in every checkpoint (Lightning): which epoch and how many of its training batches were
+        done, so a mid-epoch resume skips exactly those clips of the epoch's seeded draw."""
+        trainer = self.trainer
+        if trainer is None or trainer.state.fn != "fit":
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        return {"epoch": int(trainer.current_epoch), "batches_done": int(done), "batch_size": self.batch_size}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        if int(state.get("batch_size", self.batch_size)) != self.batch_size:
+            log.warning("resuming with batch_size %d (checkpoint: %s): the data order restarts at the epoch's "
+                        "start", self.batch_size, state.get("batch_size"))
+            return
+        self._resume_state = {"epoch": int(state["epoch"]), "batches_done": int(state["batches_done"])}
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader("val")

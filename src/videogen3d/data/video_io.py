@@ -15,7 +15,7 @@ import torch
 
 from videogen3d.utils.io import atomic_path
 
-__all__ = ["VideoReadError", "read_video", "probe_video", "write_video", "write_gif", "write_png"]
+__all__ = ["VideoReadError", "read_video", "probe_video", "verify_video", "write_video", "write_gif", "write_png"]
 
 Size = tuple[int, int]  # (height, width)
 
@@ -111,6 +111,15 @@ def probe_video(path: str | os.PathLike) -> dict:
     reader = _open_reader(path)
     h, w = reader[0].shape[:2]
     return {"frames": len(reader), "fps": float(reader.get_avg_fps()), "width": int(w), "height": int(h)}
+
+
+def verify_video(path: str | os.PathLike) -> dict:
+    """``probe_video``'s dict after decoding every frame (at 32x32, cheaply), so data broken after a
+    readable start (a truncated file) raises :class:`VideoReadError` too; ``frames`` is the count decoded.
+    The one decode check of ``videogen3d check`` and ``videogen3d split``."""
+    info = probe_video(path)
+    frames, _ = read_video(path, size=(32, 32))
+    return {**info, "frames": len(frames)}
 
 
 def _to_uint8_frames(frames: np.ndarray | torch.Tensor, ndim: int = 4) -> np.ndarray:

@@ -133,8 +133,10 @@ class VideoPairsSource(_DecodingSource):
         max_frames: int | None = None,
         num_workers: int = 4,
         name: str = "video_pairs",
+        allow_outside: bool = False,
     ):
         super().__init__(frame_size, on_bad_file, extensions, cache, max_frames, num_workers)
+        self.allow_outside = bool(allow_outside)
         self.cond_dir, self.target_dir = cond_dir, target_dir
         self.manifest, self.max_length_mismatch, self.name = manifest, int(max_length_mismatch), name
 
@@ -173,8 +175,9 @@ class VideoPairsSource(_DecodingSource):
             raise ValueError(f"manifest {str(manifest)!r} needs a header with columns cond,target[,name] and rows")
         out = []
         for i, row in enumerate(rows):
-            c = Path(self.cond_dir or manifest.parent) / row["cond"]
-            t = Path(self.target_dir or manifest.parent) / row["target"]
+            c_base, t_base = Path(self.cond_dir or manifest.parent), Path(self.target_dir or manifest.parent)
+            c = check_inside(c_base / row["cond"], c_base, manifest, i + 2, self.allow_outside)
+            t = check_inside(t_base / row["target"], t_base, manifest, i + 2, self.allow_outside)
             for p in (c, t):
                 if not p.is_file():
                     raise FileNotFoundError(f"manifest {str(manifest)!r} row {i + 2}: no file {str(p)!r}")
@@ -219,10 +222,23 @@ class VideoPairsSource(_DecodingSource):
         return _bank(targets, names, fps, cond=conds)
 
 
-def read_labelled_manifest(manifest: str | os.PathLike, root: str | os.PathLike | None = None
-                           ) -> dict[str, dict[str, Path]]:
+def check_inside(path: Path, base: Path, manifest: Path, row: int, allow_outside: bool) -> Path:
+    """``path`` if it lies inside ``base`` (symlinks and ``..`` resolved); else, unless ``allow_outside``,
+    an error naming the manifest, the row and the path: a manifest received from elsewhere must not
+    point the dataset at any file on the disk (``../../..``, ``/etc/...``)."""
+    if not allow_outside:
+        resolved, root = path.resolve(), base.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise ValueError(f"manifest {str(manifest)!r} row {row}: {str(path)!r} lies outside {str(base)!r}; "
+                             f"set dataset.source.allow_outside=true if that is intended")
+    return path
+
+
+def read_labelled_manifest(manifest: str | os.PathLike, root: str | os.PathLike | None = None,
+                           allow_outside: bool = False) -> dict[str, dict[str, Path]]:
     """``{class: {name: path}}`` from a CSV with columns ``path,label[,name]``; relative paths are
-    taken from ``root`` if given, else from the manifest's folder."""
+    taken from ``root`` if given, else from the manifest's folder, and must stay inside it unless
+    ``allow_outside``."""
     manifest = Path(manifest).expanduser()
     if not manifest.is_file():
         raise FileNotFoundError(f"manifest {str(manifest)!r} does not exist (a CSV with columns path,label[,name]; "
@@ -234,7 +250,7 @@ def read_labelled_manifest(manifest: str | os.PathLike, root: str | os.PathLike 
     base = Path(root).expanduser() if root is not None else manifest.parent
     classes: dict[str, dict[str, Path]] = {}
     for i, row in enumerate(rows):
-        p = base / row["path"]
+        p = check_inside(base / row["path"], base, manifest, i + 2, allow_outside)
         if not p.is_file():
             raise FileNotFoundError(f"manifest {str(manifest)!r} row {i + 2}: no file {str(p)!r}")
         name = row.get("name") or p.stem
@@ -261,11 +277,13 @@ class VideoFolderSource(_DecodingSource):
         max_frames: int | None = None,
         num_workers: int = 4,
         name: str = "video_folder",
+        allow_outside: bool = False,
     ):
         if root is None and manifest is None:
             raise ValueError("video_folder needs dataset.source.root (one sub-folder of videos per class) or "
                              "dataset.source.manifest (a CSV from `videogen3d build labelled`)")
         super().__init__(frame_size, on_bad_file, extensions, cache, max_frames, num_workers)
+        self.allow_outside = bool(allow_outside)
         self.root = Path(root).expanduser() if root is not None else None
         self.manifest, self.name = manifest, name
 
@@ -277,7 +295,7 @@ class VideoFolderSource(_DecodingSource):
 
     def classes(self) -> dict[str, dict[str, Path]]:
         if self.manifest is not None:
-            return read_labelled_manifest(self.manifest, self.root)
+            return read_labelled_manifest(self.manifest, self.root, self.allow_outside)
         if not self.root.is_dir():
             raise FileNotFoundError(f"root {str(self.root)!r} is not a folder (one sub-folder of videos per class)")
         subdirs = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))

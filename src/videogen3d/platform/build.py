@@ -27,7 +27,7 @@ from videogen3d.data.video_io import VideoReadError, probe_video, write_video
 from videogen3d.data.video_pairs import VIDEO_EXTENSIONS, ON_BAD_FILE
 from videogen3d.platform._progress import track
 from videogen3d.platform.frames import is_frame_folder, list_frames, read_frame_folder
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import atomic_path, check_output
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,14 @@ def _check_policy(on_bad_file: str) -> None:
 
 def build_pairs(
     cond: str | os.PathLike, target: str | os.PathLike, out: str | os.PathLike, tolerance: int = 5,
-    on_bad_file: str = "error", relative: bool = False, fps: float | None = None,
+    on_bad_file: str = "error", relative: bool = False, fps: float | None = None, overwrite: bool = False,
 ) -> BuildReport:
-    """Match ``cond`` and ``target`` entries by name and write the pairs manifest ``out``."""
+    """Match ``cond`` and ``target`` entries by name and write the pairs manifest ``out`` (never over one
+    of the listed entries; an existing ``out`` only with ``overwrite``)."""
     _check_policy(on_bad_file)
     manifest = Path(out)
     c_entries, t_entries = list_entries(cond, "cond folder"), list_entries(target, "target folder")
+    check_output(manifest, [cond, target, *c_entries.values(), *t_entries.values()], overwrite)
     only_c, only_t = sorted(set(c_entries) - set(t_entries)), sorted(set(t_entries) - set(c_entries))
     if only_c or only_t:
         raise ValueError(f"entries do not pair up by name: in {str(cond)!r} without a target: {only_c}; "
@@ -135,9 +137,10 @@ def build_pairs(
 
 def build_labelled(
     root: str | os.PathLike, out: str | os.PathLike, on_bad_file: str = "error", relative: bool = False,
-    fps: float | None = None,
+    fps: float | None = None, overwrite: bool = False,
 ) -> BuildReport:
-    """One sub-folder of ``root`` per class (its name is the label) -> the labelled manifest ``out``."""
+    """One sub-folder of ``root`` per class (its name is the label) -> the labelled manifest ``out`` (never
+    over one of the listed entries; an existing ``out`` only with ``overwrite``)."""
     _check_policy(on_bad_file)
     root, manifest = Path(root).expanduser(), Path(out)
     if not root.is_dir():
@@ -146,6 +149,7 @@ def build_labelled(
     if not classes:
         raise FileNotFoundError(f"root {str(root)!r} has no class sub-folders")
     items = [(d.name, name, p) for d in classes for name, p in list_entries(d, "class folder").items()]
+    check_output(manifest, [root, *(p for _, _, p in items)], overwrite)
     report = BuildReport(manifest)
     video_dir = manifest.parent / f"{manifest.stem}_videos"
     for label, name, p in track(items, "build labelled"):

@@ -3,7 +3,8 @@
 Lightning checkpoints of ``TranslatorModule`` and ``ConditionalGANModule`` hold the module's
 state dict (``generator.*`` keys) and plain hparams, not the architecture: that comes from the
 run's config, ``<run_dir>/.hydra/config.yaml`` (the run dir is two levels above
-``checkpoints/x.ckpt``), or from a config YAML given explicitly. Any module whose generator
+``checkpoints/x.ckpt``), or from a config YAML given explicitly (:mod:`.run_config`).
+A checkpoint may come from someone else: it is unpickled with ``weights_only=True``. Any module whose generator
 lives under ``generator.`` loads, so a new task kind needs nothing here.
 """
 
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 
-__all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "apply_overrides", "load_generator",
-           "default_conf_dir"]
+from videogen3d.platform.run_config import default_conf_dir, load_run_config, run_config_path
+
+__all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "load_generator", "read_checkpoint",
+           "default_conf_dir", "gan_generator_in_channels", "TRUST_HINT"]
 
 
 @dataclass
@@ -54,78 +57,53 @@ class TrainedGenerator:
         return self.net(cond)
 
 
-def run_config_path(ckpt: str | os.PathLike) -> Path:
-    """``<run_dir>/.hydra/config.yaml`` for ``<run_dir>/checkpoints/<name>.ckpt``."""
-    return Path(ckpt).resolve().parent.parent / ".hydra" / "config.yaml"
+def gan_generator_in_channels(cfg: DictConfig, noise_channels: int) -> int:
+    """Input channels of a GAN generator that takes ``noise_channels`` of z: the condition's channels
+    (``disc.cond_channels``, what the discriminator sees as the condition) plus the noise, computed as
+    ``tasks/gan.py``'s ``build_gan_task`` does (``disc.cond_channels + gan.noise_channels``)."""
+    disc = cfg.get("disc") or {}
+    return int(disc.get("cond_channels", 3) if hasattr(disc, "get") else 3) + int(noise_channels)
 
 
-def default_conf_dir() -> Path | None:
-    """The repository's ``conf/`` (source checkout) or ``./conf``; None when neither exists."""
-    for candidate in (Path(__file__).resolve().parents[3] / "conf", Path.cwd() / "conf"):
-        if candidate.is_dir():
-            return candidate
-    return None
+TRUST_HINT = ("pass --trust-checkpoint (CLI) or trust_checkpoint=true (config) only if you trust whoever "
+              "made this file: loading it runs the code its pickle names")
 
 
-def apply_overrides(cfg: DictConfig, overrides: list[str] | tuple[str, ...], conf_dir: str | os.PathLike | None = None
-                    ) -> DictConfig:
-    """Hydra-like overrides on a saved config: ``group=option`` swaps in ``conf/<group>/<option>.yaml``,
-    ``a.b=value`` sets a value (YAML-parsed: ``null``, numbers, lists)."""
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r}: expected key=value (e.g. dataset.batch_size=4 or dataset=video_pairs)")
-        key, value = item.split("=", 1)
-        key = key.lstrip("+")
-        root = Path(conf_dir) if conf_dir else default_conf_dir()
-        if "." not in key and root is not None and (root / key).is_dir():  # a config group
-            option = root / key / f"{value}.yaml"
-            if not option.is_file():
-                options = sorted(p.stem for p in (root / key).glob("*.yaml"))
-                raise FileNotFoundError(f"override {item!r}: no file {str(option)!r}; options: {options}")
-            node = OmegaConf.load(option)
-            node.pop("defaults", None)
-            cfg[key] = node
-        else:
-            OmegaConf.update(cfg, key, OmegaConf.from_dotlist([f"v={value}"]).v, force_add=True)
-    return cfg
+def read_checkpoint(ckpt: str | os.PathLike, trust: bool = False) -> dict:
+    """The checkpoint's dict, unpickled with ``weights_only=True`` (tensors and plain values only).
 
+    A checkpoint that needs more (pickled classes, functions: what a payload uses to run code) is
+    refused with a message naming the file and the opt-in; ``trust=True`` loads it with
+    ``weights_only=False``.
+    """
+    import pickle
 
-def load_run_config(ckpt: str | os.PathLike, config: str | os.PathLike | None = None,
-                    overrides: list[str] | tuple[str, ...] = (), conf_dir: str | os.PathLike | None = None
-                    ) -> DictConfig:
-    """The run's saved config (or ``config``), without its ``hydra`` key, with ``overrides`` applied."""
-    path = Path(config) if config is not None else run_config_path(ckpt)
-    if not path.is_file():
-        hint = "" if config is not None else (
-            f" (the run's config, two levels above the checkpoint {str(ckpt)!r}; pass --config with the "
-            f"YAML of the run that wrote it)")
-        raise FileNotFoundError(f"config {str(path)!r} does not exist{hint}")
-    cfg = OmegaConf.load(path)
-    if not isinstance(cfg, DictConfig) or "generator" not in cfg:
-        raise ValueError(f"config {str(path)!r} has no 'generator' section; it is not a videogen3d run config")
-    cfg.pop("hydra", None)
-    return apply_overrides(cfg, overrides, conf_dir) if overrides else cfg
-
-
-def _read_checkpoint(ckpt: Path) -> dict:
+    ckpt = Path(ckpt)
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {str(ckpt)!r} does not exist")
     try:
-        return torch.load(ckpt, map_location="cpu", weights_only=True)
-    except Exception:  # older checkpoints may pickle more than plain values; they are the user's own files
-        try:
-            return torch.load(ckpt, map_location="cpu", weights_only=False)
-        except Exception as exc:
+        state = torch.load(ckpt, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError as exc:
+        if trust:
             raise ValueError(f"checkpoint {str(ckpt)!r} is not a readable PyTorch checkpoint ({exc})") from exc
+        first = str(exc).split("\n\n")[-1].strip().splitlines()
+        detail = next((line for line in str(exc).splitlines() if "GLOBAL" in line or "Unsupported" in line),
+                      first[0] if first else "")
+        raise ValueError(f"checkpoint {str(ckpt)!r} holds more than tensors and plain values "
+                         f"({detail.strip()[:200]}); refused. To load it anyway, {TRUST_HINT}") from exc
+    except Exception as exc:  # truncated, not a zip/pickle, ...
+        raise ValueError(f"checkpoint {str(ckpt)!r} is not a readable PyTorch checkpoint ({exc})") from exc
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {str(ckpt)!r} holds a {type(state).__name__}, not a checkpoint dict")
+    return state
 
 
 def load_generator(ckpt: str | os.PathLike, config: str | os.PathLike | None = None,
                    overrides: list[str] | tuple[str, ...] = (), device: str | torch.device = "cpu",
-                   conf_dir: str | os.PathLike | None = None) -> TrainedGenerator:
+                   conf_dir: str | os.PathLike | None = None, trust: bool = False) -> TrainedGenerator:
     """Build ``cfg.generator`` from the run's config and load the checkpoint's ``generator.*`` weights."""
     ckpt = Path(ckpt)
-    state = _read_checkpoint(ckpt)
+    state = read_checkpoint(ckpt, trust)
     cfg = load_run_config(ckpt, config, overrides, conf_dir)
     weights = {k[len("generator."):]: v for k, v in state.get("state_dict", {}).items() if k.startswith("generator.")}
     if not weights:
@@ -134,7 +112,7 @@ def load_generator(ckpt: str | os.PathLike, config: str | os.PathLike | None = N
                          f"it is not a translator or GAN checkpoint")
     hparams = state.get("hyper_parameters") or {}
     noise = int(hparams.get("noise_channels") or (cfg.get("gan") or {}).get("noise_channels") or 0)
-    kwargs = {"in_channels": 3 + noise} if noise else {}
+    kwargs = {"in_channels": gan_generator_in_channels(cfg, noise)} if noise else {}
     try:
         net = instantiate(cfg.generator, **kwargs)
         net.load_state_dict(weights)

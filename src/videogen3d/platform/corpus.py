@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videogen3d.data.video_io import VideoReadError, probe_video, read_video
+from videogen3d.data.video_io import VideoReadError, verify_video
 
 __all__ = ["moving_frames", "encode", "encode_vfr", "write_audio_only", "write_bad_corpus", "check_videos"]
 
@@ -119,9 +119,7 @@ def check_videos(paths: list[str | os.PathLike]) -> list[dict]:
     report = []
     for p in track(list(paths), "check"):
         try:
-            info = probe_video(p)
-            frames, _ = read_video(p, size=(32, 32))  # decode every frame, cheaply, to find broken data
-            report.append({"path": str(p), "ok": True, **info, "frames": len(frames)})
+            report.append({"path": str(p), "ok": True, **verify_video(p)})
         except VideoReadError as exc:
             report.append({"path": str(p), "ok": False, "reason": exc.reason})
     return report

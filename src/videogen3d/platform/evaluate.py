@@ -33,11 +33,12 @@ SPLITS = ("train", "val", "test")
 def evaluate_checkpoint(
     ckpt: str | os.PathLike, split: str = "val", overrides: list[str] | tuple[str, ...] = (),
     config: str | os.PathLike | None = None, device: str = "cpu", conf_dir: str | os.PathLike | None = None,
+    trust: bool = False,
 ) -> dict:
     """``{checkpoint, split, clips, frames, metrics: {mse, psnr, ssim, temporal_error}, identity: {...}}``."""
     if split not in SPLITS:
         raise ValueError(f"split={split!r}; expected one of {SPLITS}")
-    gen = load_generator(ckpt, config, overrides, device, conf_dir)
+    gen = load_generator(ckpt, config, overrides, device, conf_dir, trust)
     datamodule = instantiate(gen.config.dataset, _recursive_=True)
     datamodule.setup("test" if split == "test" else "fit")
     if not getattr(datamodule, "has_condition", False):

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from videogen3d.data.video_io import VideoReadError, write_video
+from videogen3d.data.video_io import VideoReadError, verify_video, write_video
 from videogen3d.platform._progress import track
+from videogen3d.utils.io import check_output
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,8 @@ def iter_frames(
 
     ``fps=None`` yields every frame at the stream's average rate; a number resamples by frame
     selection on the timestamps. Raises :class:`VideoReadError` naming the file when it cannot be
-    opened or has no video stream; a decoding error after the first frame ends the stream with a
-    warning (a truncated file keeps its readable start), before it raises.
+    opened, has no video stream, or fails to decode at any frame (a truncated file is an error, never
+    a shorter folder).
     """
     import av
 
@@ -94,9 +95,7 @@ def iter_frames(
                 yield frame.time, dur, frame.to_ndarray(format="rgb24", **kwargs)
                 n += 1
         except av.FFmpegError as exc:
-            if n == 0:
-                raise VideoReadError(path, f"decoding failed ({str(exc)[:200]})") from exc
-            log.warning("%s: decoding stopped after %d frames (%s)", path, n, str(exc)[:200])
+            raise VideoReadError(path, f"decoding failed after {n} frames ({str(exc)[:200]})") from exc
         finally:
             container.close()
         if n == 0:
@@ -127,16 +126,22 @@ def iter_frames(
 
 def split_video(
     path: str | os.PathLike, out_dir: str | os.PathLike, fps: float | None = None, size: Size | None = None,
-    image_format: str = "png",
+    image_format: str = "png", overwrite: bool = False,
 ) -> Path:
-    """Write ``path``'s frames to ``out_dir/<stem>/NNNNNN.<format>`` with ``frames.json``; returns the folder."""
+    """Write ``path``'s frames to ``out_dir/<stem>/NNNNNN.<format>`` with ``frames.json``; returns the folder.
+
+    The file is first decoded whole by :func:`verify_video` (the check of ``videogen3d check``), so a
+    truncated file raises :class:`VideoReadError` and leaves nothing behind. An existing
+    ``out_dir/<stem>`` is refused unless ``overwrite``.
+    """
     from PIL import Image
 
     if image_format not in ("png", "jpg"):
         raise ValueError(f"image format {image_format!r}: expected png or jpg")
     path = Path(path)
+    final = check_output(Path(out_dir) / path.stem, [path], overwrite, flag="--out folder")
+    verify_video(path)
     rate, approx, frames = iter_frames(path, size, fps)
-    final = Path(out_dir) / path.stem
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=final.parent))
     try:
@@ -211,8 +216,10 @@ def read_frame_folder(
 
 
 def join_frames(folder: str | os.PathLike, out: str | os.PathLike, fps: float | None = None,
-                crf: int = 18) -> Path:
-    """Encode a frame folder to an H.264 MP4 at ``fps`` (default: the rate in ``frames.json``, else 25)."""
+                crf: int = 18, overwrite: bool = False) -> Path:
+    """Encode a frame folder to an H.264 MP4 at ``fps`` (default: the rate in ``frames.json``, else 25);
+    ``out`` must not be the folder or one of its images, nor exist unless ``overwrite``."""
+    check_output(out, [folder, *(list_frames(folder) if Path(folder).is_dir() else [])], overwrite)
     frames, meta_fps = read_frame_folder(folder)
     rate = fps or meta_fps or 25.0
     if not (fps or meta_fps):

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from videogen3d.data.video_io import read_video, write_video
+from videogen3d.data.video_io import probe_video, read_video, write_video
 from videogen3d.platform._progress import track
 from videogen3d.platform.checkpoint import TrainedGenerator, load_generator
 from videogen3d.platform.frames import Size, parse_size, read_frame_folder
+from videogen3d.utils.io import check_output
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,25 @@ def translate_file(
     device: str = "cpu",
     size: str | Size | None = "train",
     config: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    trust: bool = False,
 ) -> dict:
     """Translate ``source`` with the checkpoint's generator; write ``out`` (MP4, source fps and length),
     optionally the captioned ``compare`` video and, with a ``target``, the metrics against it.
 
     ``size``: ``"train"`` resizes frames to the run's ``dataset.frame_size`` (what the generator
     learnt), ``"source"`` keeps the source size (padded to the down-sampling factor), or ``HxW``.
+    The reported height and width are those of the file written (H.264's yuv420p needs even sides, so
+    an odd side is edge-padded by one pixel, and the report says so). ``out`` and ``compare`` must not
+    be inputs and must not exist unless ``overwrite``.
     """
+    inputs = [ckpt, source, target, config]
+    check_output(out, inputs, overwrite)
+    if compare is not None:
+        check_output(compare, [*inputs, out], overwrite, flag="--compare")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but no CUDA device is available; use --device cpu")
-    gen = load_generator(ckpt, config, device=device)
+    gen = load_generator(ckpt, config, device=device, trust=trust)
     if size == "train":
         hw: Size | None = gen.frame_size
     elif size in (None, "source"):
@@ -163,8 +173,13 @@ def translate_file(
     overlap = window // 2 if overlap is None else int(overlap)
     fake = translate_frames(gen, frames, window, overlap, device)
     write_video(out, fake, fps)
-    result: dict = {"output": str(out), "frames": len(fake), "fps": fps, "height": fake.shape[1],
-                    "width": fake.shape[2], "window": min(window, len(frames)), "overlap": overlap}
+    written = probe_video(out)  # the size in the file, not the array's (odd sides are padded to even)
+    result: dict = {"output": str(out), "frames": len(fake), "fps": fps, "height": written["height"],
+                    "width": written["width"], "window": min(window, len(frames)), "overlap": overlap}
+    if (written["height"], written["width"]) != tuple(fake.shape[1:3]):
+        result["padded_from"] = [int(fake.shape[1]), int(fake.shape[2])]
+        log.warning("%s: %dx%d (HxW) padded to %dx%d, H.264 (yuv420p) needs even sides", out, fake.shape[1],
+                    fake.shape[2], written["height"], written["width"])
     columns = [("input", frames), ("output", fake)]
     if target is not None:
         real, _ = read_input(target, fake.shape[1:3])

@@ -30,3 +30,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_output(out: str | os.PathLike, inputs: list[str | os.PathLike | None] | tuple = (),
+                 overwrite: bool = False, flag: str = "--out") -> Path:
+    """Refuse an output path that is one of ``inputs`` (always) or that exists (unless ``overwrite``).
+
+    A command must never destroy what it reads: ``translate in.mp4 --out in.mp4`` or a manifest
+    written over a listed video. Returns ``out`` as a Path.
+    """
+    out = Path(out)
+    for src in inputs:
+        if src is not None and _same(out, Path(src)):
+            raise ValueError(f"{flag} {str(out)!r} is also an input of this command ({str(src)!r}); "
+                             f"write the output elsewhere")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{flag} {str(out)!r} already exists; pass --overwrite to replace it "
+                              f"(overwrite=True from Python)")
+    return out
