@@ -47,7 +47,7 @@ def ckpt(tmp_path_factory, shared_data_dir) -> Path:
 def gan_ckpt(tmp_path_factory, shared_data_dir) -> Path:
     """A conditional GAN whose generator takes 2 noise channels and halves T once: factors (2, 4)."""
     return _train(tmp_path_factory.mktemp("gan"), shared_data_dir, "disc=conv", "disc.ndf=4", "loss=cgan",
-                  "gan.noise_channels=2", "generator=resnet_v1", "generator.temporal_down=1")
+                  "task.noise_channels=2", "generator.in_channels=5", "generator=resnet_v1", "generator.temporal_down=1")
 
 
 @pytest.fixture

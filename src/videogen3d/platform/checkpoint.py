@@ -22,17 +22,25 @@ from torch import nn
 from videogen3d.platform.run_config import default_conf_dir, load_run_config, run_config_path
 
 __all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "load_generator", "read_checkpoint",
-           "default_conf_dir", "gan_generator_in_channels", "TRUST_HINT"]
+           "default_conf_dir", "TRUST_HINT"]
 
 
 @dataclass
 class TrainedGenerator:
     """A generator in eval mode with what inference needs to know about it."""
 
-    net: nn.Module
+    module: nn.Module  # the run's task (translator or GAN), built from its config: its forward is inference
     config: DictConfig
     checkpoint: Path
-    noise_channels: int = 0
+
+    @property
+    def net(self) -> nn.Module:
+        """The generator network itself (without a GAN's noise input)."""
+        return getattr(self.module, "generator", self.module)
+
+    @property
+    def noise_channels(self) -> int:
+        return int(getattr(self.module, "hparams", {}).get("noise_channels", 0) or 0)
 
     @property
     def down_factors(self) -> tuple[int, int]:
@@ -50,19 +58,9 @@ class TrainedGenerator:
 
     @torch.no_grad()
     def __call__(self, cond: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, T, H, W)`` in [-1, 1] -> the generated video; a GAN's noise channels are drawn here."""
-        if self.noise_channels:  # as ConditionalGANModule.forward: z ~ N(0, 1) per voxel
-            z = torch.randn(cond.shape[0], self.noise_channels, *cond.shape[2:], device=cond.device, dtype=cond.dtype)
-            cond = torch.cat([cond, z], dim=1)
-        return self.net(cond)
-
-
-def gan_generator_in_channels(cfg: DictConfig, noise_channels: int) -> int:
-    """Input channels of a GAN generator that takes ``noise_channels`` of z: the condition's channels
-    (``disc.cond_channels``, what the discriminator sees as the condition) plus the noise, computed as
-    ``tasks/gan.py``'s ``build_gan_task`` does (``disc.cond_channels + gan.noise_channels``)."""
-    disc = cfg.get("disc") or {}
-    return int(disc.get("cond_channels", 3) if hasattr(disc, "get") else 3) + int(noise_channels)
+        """``(B, 3, T, H, W)`` in [-1, 1] -> the generated video, by the task's own forward (which draws a
+        GAN's noise channels: the one place that knows how)."""
+        return self.module(cond)
 
 
 TRUST_HINT = ("pass --trust-checkpoint (CLI) or trust_checkpoint=true (config) only if you trust whoever "
@@ -101,7 +99,7 @@ def read_checkpoint(ckpt: str | os.PathLike, trust: bool = False) -> dict:
 def load_generator(ckpt: str | os.PathLike, config: str | os.PathLike | None = None,
                    overrides: list[str] | tuple[str, ...] = (), device: str | torch.device = "cpu",
                    conf_dir: str | os.PathLike | None = None, trust: bool = False) -> TrainedGenerator:
-    """Build ``cfg.generator`` from the run's config and load the checkpoint's ``generator.*`` weights."""
+    """Build the run's task (``cfg.task``) from its config and load the checkpoint's ``generator.*`` weights."""
     ckpt = Path(ckpt)
     state = read_checkpoint(ckpt, trust)
     cfg = load_run_config(ckpt, config, overrides, conf_dir)
@@ -110,14 +108,15 @@ def load_generator(ckpt: str | os.PathLike, config: str | os.PathLike | None = N
         keys = sorted(state.get("state_dict", {}))[:5]
         raise ValueError(f"checkpoint {str(ckpt)!r} holds no 'generator.*' weights (first keys: {keys}); "
                          f"it is not a translator or GAN checkpoint")
-    hparams = state.get("hyper_parameters") or {}
-    noise = int(hparams.get("noise_channels") or (cfg.get("gan") or {}).get("noise_channels") or 0)
-    kwargs = {"in_channels": gan_generator_in_channels(cfg, noise)} if noise else {}
     try:
-        net = instantiate(cfg.generator, **kwargs)
-        net.load_state_dict(weights)
+        if "task" in cfg:  # the task node as train.py built it: same generator, same noise input
+            module = instantiate(cfg.task)
+            module.generator.load_state_dict(weights)
+        else:  # a config written before tasks were config nodes: a plain translator
+            module = instantiate(cfg.generator)
+            module.load_state_dict(weights)
     except Exception as exc:
         raise ValueError(f"the generator in the config for {str(ckpt)!r} does not match the checkpoint's "
                          f"weights ({str(exc).splitlines()[0][:300]}); pass --config with the run's own "
                          f"config") from exc
-    return TrainedGenerator(net.to(device).eval(), cfg, ckpt, noise)
+    return TrainedGenerator(module.to(device).eval(), cfg, ckpt)

@@ -11,6 +11,8 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from videogen3d.utils.config import ConfigError
+
 
 def choice(cfg: DictConfig, group: str) -> str:
     """The option picked for a config group (``loss=cgan`` -> 'cgan'), or '<group>' outside Hydra."""
@@ -32,29 +34,29 @@ def check_task(cfg: DictConfig) -> None:
     gan = str(cfg.task.get("_target_", "")).endswith("ConditionalGANModule")
     if has_disc(cfg):
         if adversarial is None:
-            raise ValueError(
+            raise ConfigError(
                 f"disc={disc} trains a discriminator, but loss={loss} has no adversarial term: leave the loss out "
                 f"(a disc trains with loss=mixed, λ·L1 + adversarial), or name loss=mixed or loss=cgan; "
                 f"for the plain translator with loss={loss} use disc=none")
         if not gan:
-            raise ValueError(f"disc={disc} needs task=gan, but task={task}: leave task out (the disc picks it)")
+            raise ConfigError(f"disc={disc} needs task=gan, but task={task}: leave task out (the disc picks it)")
         return
     if adversarial is not None:
-        raise ValueError(
+        raise ConfigError(
             f"loss={loss} has an adversarial term but disc={disc} has no discriminator: pick one "
             f"(disc=conv or disc=resnet11, which train with loss=mixed unless told otherwise) or a "
             f"reconstruction loss (loss=mse or loss=l1)")
     if gan:
-        raise ValueError(f"task={task} needs a discriminator, but disc={disc}: choose disc=conv or disc=resnet11 "
+        raise ConfigError(f"task={task} needs a discriminator, but disc={disc}: choose disc=conv or disc=resnet11 "
                          f"(they pick task=gan themselves)")
     if reconstruction is None:
-        raise ValueError(f"loss={loss} has no reconstruction term for the plain translator (disc={disc})")
+        raise ConfigError(f"loss={loss} has no reconstruction term for the plain translator (disc={disc})")
 
 
 def check_datamodule(cfg: DictConfig, datamodule: Any) -> None:
     """A conditional GAN needs batches with a condition video."""
     if has_disc(cfg) and not getattr(datamodule, "has_condition", True):
-        raise ValueError(
+        raise ConfigError(
             f"disc={choice(cfg, 'disc')} needs a condition video, but dataset={choice(cfg, 'dataset')} "
             f"({type(datamodule).__name__}) has none (its batches hold only a target and a label); pick a "
             f"paired dataset (e.g. dataset=stick_to_puppet) or disc=none")
