@@ -19,7 +19,6 @@ trained with ``autoencoder.dae``'s corruption) and the residual prior gradient, 
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -34,14 +33,14 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
-from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
+from videogen3d.synthesis.checkpoints import (MODULE_CONFIG_KEY, ModuleConfigInCheckpoint, describe_geometry,
+                                              load_autoencoder, load_classifier, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
+from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
 from videogen3d.synthesis.objectives import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
-from videogen3d.tasks.autoencoder import TempCAEModule
-from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -50,19 +49,31 @@ __all__ = ["STAGES", "run", "hydra_overrides"]
 
 log = logging.getLogger(__name__)
 STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
-# synthesis.methods entry -> (PixelSynthesis method, auto-encoder checkpoint, prior gradient; None: synthesis.prior_gradient)
-SYNTHESIS_METHODS = {"ours": ("ours", "autoencoder", None), "comparison": ("comparison", None, None),
-                     "ours_dae": ("ours", "autoencoder_dae", "residual")}
+# classifier_robust is trained in stage classifier when a method uses it
 
 
 def synthesis_methods(cfg: DictConfig) -> list[str]:
-    """``synthesis.methods``, checked against :data:`SYNTHESIS_METHODS`."""
+    """``synthesis.methods``, checked against the methods defined in ``synthesis.method_defs``."""
     methods = [str(m) for m in cfg.synthesis.methods]
-    bad = [m for m in methods if m not in SYNTHESIS_METHODS]
+    known = list(cfg.synthesis.method_defs)
+    bad = [m for m in methods if m not in known]
     if bad or not methods:
-        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of "
-                         f"{list(SYNTHESIS_METHODS)}")
+        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
+                         f"(synthesis.method_defs)")
     return methods
+
+
+def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
+    """One method's resolved definition (:func:`videogen3d.synthesis.methods.resolve_method`)."""
+    return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
+
+
+def _needed_checkpoints(cfg: DictConfig) -> set[str]:
+    need: set[str] = set()
+    for m in synthesis_methods(cfg):
+        spec = method_spec(cfg, m)
+        need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
+    return need
 
 
 def hydra_overrides() -> list[str]:
@@ -77,12 +88,19 @@ def hydra_overrides() -> list[str]:
 
 def _check_noise_settings(cfg: DictConfig) -> None:
     """Refuse a bad corruption setting before any stage trains, naming its full key."""
-    checks = [("classifier", cfg.classifier, "noise_level", "blend"), ("judge", cfg.judge, "noise_level", "blend"),
-              ("autoencoder", cfg.autoencoder, "noise_std", "gaussian")]
+    checks = [("classifier.module", cfg.classifier.module, "noise_level", "blend"),
+              ("judge.module", cfg.judge.module, "noise_level", "blend"),
+              ("autoencoder.module", cfg.autoencoder.module, "noise_std", "gaussian")]
     if cfg.autoencoder.get("dae") is not None:
-        checks.append(("autoencoder.dae", cfg.autoencoder.dae, "noise_std", "gaussian"))
+        dae = OmegaConf.merge(cfg.autoencoder.module, cfg.autoencoder.dae.get("module") or {})
+        checks.append(("autoencoder.dae.module", dae, "noise_std", "gaussian"))
     for key, group, level, kind in checks:
         check_corruption(str(group.get("corruption", kind)), float(group.get(level, 0.0)), key, level)
+
+
+# checkpoint stage -> (config group, the group's sub-node whose keys replace the group's for that stage)
+TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
+         "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae")}
 
 
 class _Run:
@@ -105,7 +123,7 @@ class _Run:
             dcfg.source.partition = partition
             if partition == "judge":
                 dcfg.source.clips_per_class = int(self.cfg.judge.clips_per_class)
-        return instantiate(dcfg)
+        return instantiate(dcfg, _convert_="all")  # plain containers: checkpoints load with weights_only
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []
@@ -113,67 +131,96 @@ class _Run:
             if lcfg is not None and "_target_" in lcfg:
                 loggers.append(instantiate(lcfg, **({"name": name} if "name" in lcfg else {})))
         kwargs.setdefault("enable_checkpointing", False)
-        return instantiate(self.cfg.trainer, logger=loggers or False, callbacks=[], **kwargs)
+        kwargs.setdefault("callbacks", [])
+        return instantiate(self.cfg.trainer, logger=loggers or False, **kwargs)
 
     def ckpt(self, stage: str) -> Path:
         return stage_checkpoint(self.work_dir, stage)
 
-    def skip(self, stage: str, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> bool:
-        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built with
-        other constructor arguments than ``kwargs`` or trained for another number of ``epochs`` (the
-        config changed: it is trained again, and the log says which keys differ)."""
+    def task(self, stage: str) -> DictConfig:
+        """The config of ``stage``'s training (``module``, ``epochs``, ``seed``, ...): its group, with the
+        variant's keys merged over it (``classifier.robust``, ``autoencoder.dae``) and the clip geometry
+        added to ``module`` (the LightningModule node that ``instantiate`` builds)."""
+        group, variant = TASKS[stage]
+        node = OmegaConf.create(OmegaConf.to_container(self.cfg[group], resolve=True))
+        if variant:
+            node = OmegaConf.merge(node, node[variant])
+        g = self.geometry
+        if group == "autoencoder":
+            add = {"clip_len": g["clip_len"], "frame_size": g["frame_size"],
+                   "net": {"cs": int(node.module.cs), "frame_size": g["frame_size"]}}
+        else:
+            add = {"class_names": g["class_names"], "clip_len": g["clip_len"], "frame_size": g["frame_size"],
+                   "role": stage, "net": {"num_classes": len(g["class_names"]), "clip_len": g["clip_len"],
+                                          "frame_size": g["frame_size"]}}
+        node.module = OmegaConf.merge(node.module, add)
+        return node
+
+    def skip(self, stage: str, task: DictConfig) -> bool:
+        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built from
+        another module config or trained for another number of epochs (the config changed: it is
+        trained again, and the log says which keys differ)."""
         path = self.ckpt(stage)
         if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
             return False
-        changed = _changed_hparams(path, module, kwargs, epochs)
+        changed = _changed_settings(path, task)
         if changed:
             log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
             return False
         log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
         return True
 
+    def fit(self, stage: str, partition: str) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
+        """Build ``stage``'s module from its config, train it on ``partition``, save its checkpoint."""
+        task = self.task(stage)
+        pl.seed_everything(int(task.seed), workers=True)
+        dm = self.datamodule(partition)
+        model = instantiate(task.module, _convert_="all")  # plain lists in hparams: weights_only loads
+        trainer = self.trainer(stage, max_epochs=int(task.epochs), callbacks=[ModuleConfigInCheckpoint(task.module)])
+        trainer.fit(model, datamodule=dm)
+        save_checkpoint(trainer, self.ckpt(stage))
+        return model, trainer, dm
 
-def _plain(value: Any) -> Any:
-    """A comparable plain value (containers as JSON text, numbers as floats)."""
-    if OmegaConf.is_config(value):
-        value = OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    return json.dumps(value, sort_keys=True, default=str)
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out |= _flat(v, f"{prefix}{k}.")
+        return out
+    return {prefix[:-1]: json.dumps(d, sort_keys=True) if isinstance(d, list) else d}
 
 
-def _changed_hparams(path: Path, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> list[str]:
-    """``key: saved -> wanted`` for each constructor argument whose saved value differs (a key that an
-    older checkpoint lacks counts as the constructor's default), and for the epochs it was trained
-    (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``; fewer if the run was interrupted)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    saved = ckpt.get("hyper_parameters", {})
-    defaults = {k: p.default for k, p in inspect.signature(module.__init__).parameters.items()}
-    out = [] if int(ckpt.get("epoch", -1)) == int(epochs) else [f"epochs: {ckpt.get('epoch')!r} -> {int(epochs)}"]
-    for key, want in kwargs.items():
-        have = saved.get(key, defaults.get(key))
-        if _plain(have) != _plain(want):
-            out.append(f"{key}: {have!r} -> {want!r}")
+def _changed_settings(path: Path, task: DictConfig) -> list[str]:
+    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, and for the
+    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``)."""
+    ckpt = safe_load(path, "checkpoint")
+    epochs = int(task.epochs)
+    out = [] if int(ckpt.get("epoch", -1)) == epochs else [f"epochs: {ckpt.get('epoch')!r} -> {epochs}"]
+    have = _flat(ckpt.get(MODULE_CONFIG_KEY) or {})
+    want = _flat(OmegaConf.to_container(task.module, resolve=True))
+    for key in sorted(have.keys() | want.keys()):
+        if have.get(key) != want.get(key) and not (isinstance(have.get(key), (int, float))
+                                                   and isinstance(want.get(key), (int, float))
+                                                   and float(have[key]) == float(want[key])):
+            out.append(f"module.{key}: {have.get(key)!r} -> {want.get(key)!r}")
     return out
 
 
+def _train_classifiers(r: _Run) -> list[Path]:
+    """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses."""
+    need = _needed_checkpoints(r.cfg)
+    return [_train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
+
+
 def _train_classifier(r: _Run, role: str) -> Path:
-    """Train the C3D (``role="classifier"``, main partition) or the judge (``role="judge"``, judge partition)."""
-    scfg = r.cfg.classifier if role == "classifier" else r.cfg.judge
-    kwargs = {"net": OmegaConf.to_container(scfg.net, resolve=True), "class_names": r.class_names,
-              "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(scfg.lr),
-              "weight_decay": float(scfg.weight_decay), "role": role, "schedule": str(scfg.get("schedule", "constant")),
-              "noise_level": float(scfg.get("noise_level", 0.0)), "corruption": str(scfg.get("corruption", "blend"))}
-    if r.skip(role, VideoClassifier, kwargs, int(scfg.epochs)):
+    """Train the C3D (``role="classifier"``, main partition), the robust C3D (``"classifier_robust"``,
+    main partition, adversarial training with ``classifier.robust``'s settings) or the judge
+    (``role="judge"``, judge partition)."""
+    if r.skip(role, r.task(role)):
         return r.ckpt(role)
-    pl.seed_everything(int(scfg.seed), workers=True)
-    dm = r.datamodule("main" if role == "classifier" else "judge")
-    model = VideoClassifier(**kwargs)
-    trainer = r.trainer(role, max_epochs=int(scfg.epochs))
-    trainer.fit(model, datamodule=dm)
-    path = save_checkpoint(trainer, r.ckpt(role))
+    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main")
+    path = r.ckpt(role)
     trainer.test(model, datamodule=dm, verbose=False)
     report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
               "confusion": model.test_confusion.tolist() if model.test_confusion is not None else None,
@@ -185,26 +232,13 @@ def _train_classifier(r: _Run, role: str) -> Path:
 
 
 def _train_autoencoder(r: _Run) -> list[Path]:
-    """The tempCAE; and its denoising twin (``autoencoder.dae``) when ``ours_dae`` is among the methods."""
-    stages = ["autoencoder"] + (["autoencoder_dae"] if "ours_dae" in synthesis_methods(r.cfg) else [])
+    """The tempCAE and its denoising twin (``autoencoder.dae``), those of the two that a method uses."""
+    need = _needed_checkpoints(r.cfg)
     paths = []
-    for stage in stages:
-        acfg = r.cfg.autoencoder
-        noise = acfg.dae if stage == "autoencoder_dae" else acfg
-        kwargs = {"net": OmegaConf.to_container(acfg.net, resolve=True), "cs": int(acfg.cs),
-                  "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(acfg.lr),
-                  "noise_std": float(noise.get("noise_std", 0.0)), "schedule": str(acfg.get("schedule", "constant")),
-                  "windows_per_clip": int(acfg.get("windows_per_clip", 0)),
-                  "corruption": str(noise.get("corruption", "gaussian"))}
-        if r.skip(stage, TempCAEModule, kwargs, int(acfg.epochs)):
-            paths.append(r.ckpt(stage))
-            continue
-        pl.seed_everything(int(acfg.seed), workers=True)
-        dm = r.datamodule("main")
-        model = TempCAEModule(**kwargs)
-        trainer = r.trainer(stage, max_epochs=int(acfg.epochs))
-        trainer.fit(model, datamodule=dm)
-        paths.append(save_checkpoint(trainer, r.ckpt(stage)))
+    for stage in [s for s in ("autoencoder", "autoencoder_dae") if s in need]:
+        if not r.skip(stage, r.task(stage)):
+            r.fit(stage, "main")
+        paths.append(r.ckpt(stage))
     return paths
 
 
@@ -212,35 +246,40 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     scfg = r.cfg.synthesis
     methods = synthesis_methods(r.cfg)
     want = r.geometry
-    clf = load_classifier(r.ckpt("classifier"), want, overrides=r.overrides)
+    need = _needed_checkpoints(r.cfg)
+    clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})", stage="classifier")
+            for stage in sorted(need & {"classifier", "classifier_robust"})}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
-            for stage in {SYNTHESIS_METHODS[m][1] for m in methods} - {None}}
+            for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
     targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
     if scfg.get("multi_targets"):
         mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
         targets, names = torch.cat([targets, mt]), names + mn
     files = {}
     for method in methods:
-        kind, cae, prior_gradient = SYNTHESIS_METHODS[method]
-        module = PixelSynthesis(clf.net, targets, want["clip_len"], want["frame_size"], method=kind,
-                                tempcae=caes[cae].net if cae else None, eta_c3d=scfg.eta_c3d,
-                                eta_tempcae=scfg.eta_tempcae, eta_norm=scfg.eta_norm, optimizer=scfg.optimizer,
-                                lr=scfg.lr, iterations=int(scfg.iterations), init_scale=scfg.init_scale,
-                                clamp=scfg.clamp, seed=int(scfg.seed), eta_scale=float(scfg.get("eta_scale", 1.0)),
-                                eta_c3d_scale=scfg.get("eta_c3d_scale"),
-                                prior_gradient=prior_gradient or str(scfg.get("prior_gradient", "full")))
-        trainer = r.trainer(f"synthesis_{method}", max_steps=int(scfg.iterations), max_epochs=1,
+        spec = method_spec(r.cfg, method)
+        kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
+        cae = spec["autoencoder"]
+        module = PixelSynthesis([clfs[c].net for c in spec["classifiers"]], targets, want["clip_len"],
+                                want["frame_size"], tempcae=caes[cae].net if cae else None, **kwargs)
+        trainer = r.trainer(f"synthesis_{method}", max_steps=module.iterations, max_epochs=1,
                             limit_val_batches=0, num_sanity_val_steps=0)
+        t0 = time.perf_counter()
         trainer.fit(module)
-        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name}
-        settings["c3d_noise"] = describe_corruption(clf.hparams.get("corruption", "blend"),
-                                                    clf.hparams.get("noise_level", 0.0))
+        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name, "label": spec.get("label"),
+                                        "ablates": spec.get("ablate"), "classifier_ckpts": spec["classifiers"],
+                                        "seconds": round(time.perf_counter() - t0, 1)}
+        first = clfs[spec["classifiers"][0]].hparams
+        settings["c3d_noise"] = describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0))
+        settings["c3d_adv"] = (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
+                               f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
         files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
-        log.info("synthesis %s: %d videos -> %s", method, len(names), files[method]["grid"])
+        log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
+                 files[method]["grid"])
     return files
 
 
@@ -310,7 +349,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is unknown; expected one of {list(STAGES)}")
     r = _Run(cfg, overrides)
-    steps = {"classifier": lambda: _train_classifier(r, "classifier"), "autoencoder": lambda: _train_autoencoder(r),
+    steps = {"classifier": lambda: _train_classifiers(r), "autoencoder": lambda: _train_autoencoder(r),
              "judge": lambda: _train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage != "all":
