@@ -48,6 +48,10 @@ from videogen3d.utils.media import frame_grid
 __all__ = ["STAGES", "run", "hydra_overrides"]
 
 log = logging.getLogger(__name__)
+# conf/synth: the config groups of synth.py only; conf/synth.yaml adds it to Hydra's search path via this resolver
+SYNTH_CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "synth"
+if not OmegaConf.has_resolver("synth_conf"):
+    OmegaConf.register_new_resolver("synth_conf", lambda: SYNTH_CONF_DIR.as_posix())
 STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
 # classifier_robust is trained in stage classifier when a method uses it
 
@@ -354,15 +358,19 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage != "all":
         return steps[stage]()
-    result, seconds = None, {}
+    result, seconds, cpu = None, {}, {}
     for name in STAGES[:-1]:
         log.info("stage %s", name)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = steps[name]()
         seconds[name] = round(time.perf_counter() - t0, 1)
-        log.info("stage %s took %.1f s", name, seconds[name])
+        cpu[name] = round(time.process_time() - c0, 1)
+        log.info("stage %s took %.1f s (CPU time %.1f s)", name, seconds[name], cpu[name])
     seconds["total"] = round(sum(seconds.values()), 1)
-    with atomic_path(r.work_dir / "timings.json") as tmp:  # wall time per stage of this stage=all run
-        tmp.write_text(json.dumps(seconds, indent=2))
+    cpu["total"] = round(sum(cpu.values()), 1)
+    # wall time per stage of this stage=all run; CPU time (all threads of this process) tells how much of
+    # the wall time was this run's own work on a machine shared with other jobs
+    with atomic_path(r.work_dir / "timings.json") as tmp:
+        tmp.write_text(json.dumps(seconds | {"cpu_seconds": cpu, "torch_threads": torch.get_num_threads()}, indent=2))
     log.info("stage=all wall time per stage (s): %s", seconds)
     return result

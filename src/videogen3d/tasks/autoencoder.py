@@ -1,7 +1,7 @@
 """tempCAE training task (seed 003, §3.4): MSE over every CS-frame window of the training clips.
 
 The network (``net``, a built ``TempCAE``) and the optimizer (a factory ``params -> Optimizer``) are
-injected, built from ``conf/autoencoder/*.yaml`` by the synthesis stages.
+injected, built from ``conf/synth/autoencoder/*.yaml`` by the synthesis stages.
 
 The seed trains tempCAE "on the entire dataset" (§4.3: faint objects of other classes show up
 in generated videos for that reason); labels are ignored here. ``noise_std > 0`` (our option,

@@ -2,7 +2,7 @@
 
 The network and the optimizer are injected (as in lightning-hydra-template): ``net`` is a built
 ``nn.Module`` and ``optimizer`` a factory ``params -> Optimizer`` (a ``_partial_: true`` config node);
-the stages build both from ``conf/classifier/*.yaml`` with Hydra's ``instantiate``, so a new setting
+the stages build both from ``conf/synth/classifier/*.yaml`` with Hydra's ``instantiate``, so a new setting
 means one YAML key and one constructor argument. The clip geometry and class names are stored as
 hyperparameters, so synthesis can refuse a checkpoint made for other clips.
 
