@@ -156,3 +156,42 @@ def test_pgd_stays_in_the_ball_and_raises_the_loss(tiny_classifier):
         pgd_attack(loss, x, 0.1, 1, norm="l1")
     with pytest.raises(ValueError, match=r"judge.adv_eps=-0.1 must be >= 0"):
         VideoClassifier(build(C3D_NET), CLASS_NAMES, 8, (24, 32), role="judge", adv_eps=-0.1)
+
+
+def _object_share(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of the input gradient's magnitude on object pixels (non-white, grown by one pixel)."""
+    x = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(net(x), y, reduction="sum"), x)
+    sal = g.abs().sum(1)
+    obj = torch.nn.functional.max_pool3d((x.detach().min(1).values < 0.9).float()[:, None], (1, 3, 3), 1, (0, 1, 1))[:, 0]
+    return float((sal * obj).sum() / sal.sum())
+
+
+def test_a_robust_c3d_has_its_input_gradient_on_the_object():
+    """Perceptual alignment, measured: after the same 30 steps, the share of the input gradient's magnitude
+    that falls on the moving object (about 14 % of the pixels) is far larger for the adversarially trained
+    C3D (PGD, linf eps 0.2) than for the standard one, whose gradient is spread over the white background."""
+    import numpy as np
+
+    from videogen3d.data.moving_objects import render_clip
+    from videogen3d.models.c3d import C3D
+
+    rng = np.random.default_rng(0)
+    clips = [(render_clip(c, rng, (24, 32), 8), k) for k, c in enumerate(CLASS_NAMES) for _ in range(3)]
+    x = torch.stack([torch.from_numpy(v).permute(3, 0, 1, 2).float() / 127.5 - 1 for v, _ in clips])
+    y = torch.tensor([k for _, k in clips])
+    shares = {}
+    for eps in (0.0, 0.2):
+        torch.manual_seed(0)
+        m = VideoClassifier(C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32, dropout=0.0), CLASS_NAMES, 8,
+                            (24, 32), adv_eps=eps)
+        m.log = lambda *a, **k: None  # no trainer attached
+        opt = torch.optim.Adam(m.parameters(), 3e-3)
+        for _ in range(30):
+            idx = torch.randperm(len(x))[:16]
+            loss = m.training_step({"target": x[idx], "label": y[idx]}, 0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        shares[eps] = _object_share(m.eval(), x, y)
+    assert shares[0.2] > 2 * shares[0.0] and shares[0.2] > 0.4, shares

@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 SYNTH_CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "synth"
 if not OmegaConf.has_resolver("synth_conf"):
     OmegaConf.register_new_resolver("synth_conf", lambda: SYNTH_CONF_DIR.as_posix())
-STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
+STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all", "methods")
+# all: every stage in order; methods: synthesis, evaluate and table only (the checkpoints must exist),
+# e.g. the ablation rows into their own report_dir
 # classifier_robust is trained in stage classifier when a method uses it
 
 
@@ -113,6 +115,7 @@ class _Run:
     def __init__(self, cfg: DictConfig, overrides: Sequence[str] | None = None) -> None:
         self.cfg = cfg
         self.work_dir = Path(cfg.work_dir)
+        self.report_dir = Path(cfg.get("report_dir") or cfg.work_dir)  # evaluation, table, methods.png, timings
         self.overrides = list(hydra_overrides() if overrides is None else overrides)
         src = cfg.dataset.source
         self.class_names: list[str] = list(instantiate(src).class_names)
@@ -304,7 +307,7 @@ def _evaluate(r: _Run) -> dict[str, Any]:
                              f"the judge knows {r.class_names}")
         evaluation["methods"][method] = evaluate_videos(judge.net, record, ref["features"])
         records[method] = record
-    with atomic_path(r.work_dir / "evaluation.json") as tmp:
+    with atomic_path(r.report_dir / "evaluation.json") as tmp:
         tmp.write_text(json.dumps(evaluation, indent=2))
     _side_by_side(r, dm, records)
     return evaluation
@@ -332,16 +335,16 @@ def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[s
         rows += [rec["videos"][i] for rec in records.values()]
     if not rows:  # only multi-label targets: nothing to set beside a real clip
         return None
-    path = write_png(r.work_dir / "methods.png", frame_grid(rows))
+    path = write_png(r.report_dir / "methods.png", frame_grid(rows))
     log.info("side by side (per target: real, %s) -> %s", ", ".join(records), path)
     return path
 
 
 def _table(r: _Run) -> str:
-    path = r.work_dir / "evaluation.json"
+    path = r.report_dir / "evaluation.json"
     if not path.is_file():
         raise FileNotFoundError(f"no evaluation at {str(path)!r}; make it with: {stage_command('evaluate', r.overrides)}")
-    md, md_path, _ = write_table(json.loads(path.read_text()), r.work_dir)
+    md, md_path, _ = write_table(json.loads(path.read_text()), r.report_dir)
     print(md)
     log.info("table written to %s (and .json)", md_path)
     return md
@@ -356,10 +359,10 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     steps = {"classifier": lambda: _train_classifiers(r), "autoencoder": lambda: _train_autoencoder(r),
              "judge": lambda: _train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
-    if stage != "all":
+    if stage not in ("all", "methods"):
         return steps[stage]()
     result, seconds, cpu = None, {}, {}
-    for name in STAGES[:-1]:
+    for name in STAGES[:6] if stage == "all" else ("synthesis", "evaluate", "table"):
         log.info("stage %s", name)
         t0, c0 = time.perf_counter(), time.process_time()
         result = steps[name]()
@@ -370,7 +373,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     cpu["total"] = round(sum(cpu.values()), 1)
     # wall time per stage of this stage=all run; CPU time (all threads of this process) tells how much of
     # the wall time was this run's own work on a machine shared with other jobs
-    with atomic_path(r.work_dir / "timings.json") as tmp:
+    with atomic_path(r.report_dir / "timings.json") as tmp:
         tmp.write_text(json.dumps(seconds | {"cpu_seconds": cpu, "torch_threads": torch.get_num_threads()}, indent=2))
-    log.info("stage=all wall time per stage (s): %s", seconds)
+    log.info("stage=%s wall time per stage (s): %s", stage, seconds)
     return result
