@@ -78,6 +78,7 @@ def test_stage_all_retrains_only_the_checkpoint_whose_settings_changed(tmp_path,
         run(_cfg(tmp_path, *one, "classifier.module.noise_level=0.5", "judge.epochs=2", "synthesis.iterations=1"))
     assert "judge.ckpt was built with other settings (epochs: 1 -> 2); training it again" in caplog.text
     assert "classifier: reusing" in caplog.text
+    assert "synthesis ours: reusing" in caplog.text  # same settings, same checkpoints: not made again
 
 
 def test_a_bad_noise_setting_is_refused_before_any_stage_trains(tmp_path):

@@ -1,18 +1,23 @@
 """The stages of seed 003's system, chained through fixed paths under ``work_dir``.
 
     classifier   train the C3D on the main partition            -> checkpoints/classifier.ckpt
+                 (and, for methods that use it, the robust C3D    -> checkpoints/classifier_robust.ckpt)
     autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
-                 (and, for method ours_dae, its denoising twin       -> checkpoints/autoencoder_dae.ckpt)
+                 (and, for methods that use it, its denoising twin -> checkpoints/autoencoder_dae.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
-    synthesis    eq. 8 (ours), eq. 11 (comparison), ours_dae     -> synthesis/<method>/{videos,grid.png,videos.pt}
+    synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
     table        print Table 1 (markdown)                        -> table.md, table.json
     all          every stage in order (a checkpoint built with the same settings is reused unless
-                 retrain=true; one built with other network/optimizer/noise settings or epochs is trained again)
+                 retrain=true; one built with other module settings or epochs is trained again) -> timings.json
+    methods      synthesis, evaluate and table only (e.g. ablation rows into their own ``report_dir``)
 
-Synthesis methods (``synthesis.methods``): ``ours`` (eq. 8, the seed's), ``comparison`` (eq. 11, the
-seed's) and ``ours_dae`` (ours, not the seed's): eq. 8 with a denoising tempCAE (same network,
-trained with ``autoencoder.dae``'s corruption) and the residual prior gradient, an ablation row.
+Every module is built by ``hydra.utils.instantiate`` from its config node (``<group>.module``: the
+LightningModule with its network and ``_partial_`` optimizer), with the clip geometry added; the node
+is kept in the checkpoint (:class:`~videogen3d.synthesis.checkpoints.ModuleConfigInCheckpoint`), so a
+later stage rebuilds the module from it. Methods are config too (``synthesis.method_defs``,
+:mod:`videogen3d.synthesis.methods`): the seed's ``ours`` (eq. 8) and ``comparison`` (eq. 11), our
+``ours_dae`` and ``best``, and ablations of ``best``.
 
 ``run(cfg)`` dispatches on ``cfg.stage``; ``synth.py`` is a thin Hydra entry around it.
 """
@@ -267,6 +272,15 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         spec = method_spec(r.cfg, method)
         kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
         cae = spec["autoencoder"]
+        out_dir = r.work_dir / "synthesis" / method
+        key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
+                          "ckpts": {c: _identity(r.ckpt(c)) for c in spec["classifiers"] + ([cae] if cae else [])}},
+                         sort_keys=True, default=str)
+        if _reusable(r, out_dir / "videos.pt", key):
+            log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
+                     method, out_dir)
+            files[method] = {"record": str(out_dir / "videos.pt")}
+            continue
         module = PixelSynthesis([clfs[c].net for c in spec["classifiers"]], targets, want["clip_len"],
                                 want["frame_size"], tempcae=caes[cae].net if cae else None, **kwargs)
         trainer = r.trainer(f"synthesis_{method}", max_steps=module.iterations, max_epochs=1,
@@ -283,11 +297,25 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
-        files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
+        settings["reuse_key"] = key
+        files[method] = write_synthesis(out_dir, module.video, names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
         log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
                  files[method]["grid"])
     return files
+
+
+def _identity(path: Path) -> list[int]:
+    """A checkpoint's size and modification time: a retrained checkpoint changes it."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _reusable(r: _Run, record: Path, key: str) -> bool:
+    """In ``stage=all`` / ``stage=methods`` without ``retrain``: the videos at ``record`` were made with ``key``."""
+    if r.cfg.stage not in ("all", "methods") or r.cfg.retrain or not record.is_file():
+        return False
+    return safe_load(record, "synthesized videos").get("settings", {}).get("reuse_key") == key
 
 
 def _evaluate(r: _Run) -> dict[str, Any]:
@@ -313,8 +341,10 @@ def _evaluate(r: _Run) -> dict[str, Any]:
     return evaluation
 
 
-def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]]) -> Path | None:
-    """``methods.png``: per single-label target, a real clip of its class, then each method's first video."""
+def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]],
+                  frames: int = 4) -> Path | None:
+    """``methods.png``: one row per single-label target class: ``frames`` evenly spaced frames of a real clip
+    of that class, then of each method's first video for it, panels parted by a black frame."""
     real: dict[int, torch.Tensor] = {}
     for batch in dm.test_dataloader():
         batch = dm.on_after_batch_transfer(batch, 0)
@@ -330,13 +360,15 @@ def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[s
         if not one or label in seen:
             continue
         seen.add(label)
-        if label in real:
-            rows.append(real[label])
-        rows += [rec["videos"][i] for rec in records.values()]
+        videos = ([real[label]] if label in real else []) + [rec["videos"][i].float() for rec in records.values()]
+        pick = torch.linspace(0, videos[0].shape[1] - 1, frames).round().long()
+        black = -torch.ones_like(videos[0][:, :1])
+        panels = [p for v in videos for p in (v.float()[:, pick], black)][:-1]
+        rows.append(torch.cat(panels, dim=1))
     if not rows:  # only multi-label targets: nothing to set beside a real clip
         return None
     path = write_png(r.report_dir / "methods.png", frame_grid(rows))
-    log.info("side by side (per target: real, %s) -> %s", ", ".join(records), path)
+    log.info("side by side (per class: real, %s) -> %s", ", ".join(records), path)
     return path
 
 
