@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.data.video_io import write_gif, write_png, write_video
+from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid, to_uint8_frames
 
