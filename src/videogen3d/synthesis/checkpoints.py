@@ -8,6 +8,7 @@ classes) is refused with both geometries named.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from collections.abc import Sequence
@@ -25,7 +26,8 @@ from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "stage_checkpoint", "stage_command",
-           "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module"]
+           "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
+           "changed_settings"]
 
 MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _target_), kept in its checkpoint
 
@@ -147,3 +149,27 @@ def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides
             f"tempCAE checkpoint {str(path)!r} has windows of CS={have['cs']} frames, longer than the requested "
             f"clips of {want['clip_len']} frames")
     return model.eval()
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out |= _flat(v, f"{prefix}{k}.")
+        return out
+    return {prefix[:-1]: json.dumps(d, sort_keys=True) if isinstance(d, list) else d}
+
+
+def changed_settings(path: str | os.PathLike, module_config: DictConfig, epochs: int) -> list[str]:
+    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, and for the
+    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``)."""
+    ckpt = safe_load(path, "checkpoint")
+    out = [] if int(ckpt.get("epoch", -1)) == epochs else [f"epochs: {ckpt.get('epoch')!r} -> {epochs}"]
+    have = _flat(ckpt.get(MODULE_CONFIG_KEY) or {})
+    want = _flat(OmegaConf.to_container(module_config, resolve=True))
+    for key in sorted(have.keys() | want.keys()):
+        if have.get(key) != want.get(key) and not (isinstance(have.get(key), (int, float))
+                                                   and isinstance(want.get(key), (int, float))
+                                                   and float(have[key]) == float(want[key])):
+            out.append(f"module.{key}: {have.get(key)!r} -> {want.get(key)!r}")
+    return out

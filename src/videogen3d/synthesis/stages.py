@@ -38,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
-from videogen3d.synthesis.checkpoints import (MODULE_CONFIG_KEY, ModuleConfigInCheckpoint, describe_geometry,
+from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, describe_geometry,
                                               load_autoencoder, load_classifier, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
@@ -175,7 +175,7 @@ class _Run:
         path = self.ckpt(stage)
         if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
             return False
-        changed = _changed_settings(path, task)
+        changed = changed_settings(path, task.module, int(task.epochs))
         if changed:
             log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
             return False
@@ -192,31 +192,6 @@ class _Run:
         trainer.fit(model, datamodule=dm)
         save_checkpoint(trainer, self.ckpt(stage))
         return model, trainer, dm
-
-
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out |= _flat(v, f"{prefix}{k}.")
-        return out
-    return {prefix[:-1]: json.dumps(d, sort_keys=True) if isinstance(d, list) else d}
-
-
-def _changed_settings(path: Path, task: DictConfig) -> list[str]:
-    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, and for the
-    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``)."""
-    ckpt = safe_load(path, "checkpoint")
-    epochs = int(task.epochs)
-    out = [] if int(ckpt.get("epoch", -1)) == epochs else [f"epochs: {ckpt.get('epoch')!r} -> {epochs}"]
-    have = _flat(ckpt.get(MODULE_CONFIG_KEY) or {})
-    want = _flat(OmegaConf.to_container(task.module, resolve=True))
-    for key in sorted(have.keys() | want.keys()):
-        if have.get(key) != want.get(key) and not (isinstance(have.get(key), (int, float))
-                                                   and isinstance(want.get(key), (int, float))
-                                                   and float(have[key]) == float(want[key])):
-            out.append(f"module.{key}: {have.get(key)!r} -> {want.get(key)!r}")
-    return out
 
 
 def _train_classifiers(r: _Run) -> list[Path]:
