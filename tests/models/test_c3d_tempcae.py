@@ -74,6 +74,8 @@ def test_blend_corruption_runs_from_the_clean_window_to_uniform_noise():
 
 def test_denoising_tempcae_learns_to_map_noisy_windows_toward_white():
     """A few steps of blend-corrupted training on white clips: the output of pure noise moves toward white."""
+    from functools import partial
+
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader
 
@@ -81,8 +83,8 @@ def test_denoising_tempcae_learns_to_map_noisy_windows_toward_white():
 
     torch.manual_seed(0)
     clips = [{"target": torch.ones(3, 6, 8, 8)} for _ in range(32)]
-    module = TempCAEModule({"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8, 8]}, 3, 6, (8, 8),
-                           lr=1e-2, noise_std=1.0, corruption="blend")
+    module = TempCAEModule(TempCAE(cs=3, frame_size=(8, 8), widths=[8, 8]), 3, 6, (8, 8),
+                           optimizer=partial(torch.optim.Adam, lr=1e-2), noise_std=1.0, corruption="blend")
     noise = torch.rand(8, 3, 3, 8, 8) * 2 - 1
     with torch.no_grad():
         before = float(module.eval().net(noise).mean())
@@ -92,7 +94,7 @@ def test_denoising_tempcae_learns_to_map_noisy_windows_toward_white():
         after = float(module.eval().net(noise).mean())
     assert after > 0.8 > before
     with pytest.raises(ValueError, match="corruption='salt' is unknown"):
-        TempCAEModule({"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8]}, 3, 6, (8, 8), corruption="salt")
+        TempCAEModule(TempCAE(cs=3, frame_size=(8, 8), widths=[8]), 3, 6, (8, 8), corruption="salt")
 
 
 def test_tempcae_with_the_seeds_sigmoid_and_one_level():

@@ -1,17 +1,30 @@
 """Shared constants and helpers of the synthesis tests (imported by name; not a conftest)."""
 
-import pytorch_lightning as pl
+from typing import Any
+
 import torch
+from hydra.utils import instantiate
 
 from videogen3d.data.moving_objects import CLASS_NAMES
+from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
 
 GEO = {"clip_len": 8, "frame_size": [24, 32], "class_names": list(CLASS_NAMES)}
-C3D_NET = {"_target_": "videogen3d.models.c3d.C3D", "pools": 3, "width": 0.125, "fc_dim": 32, "dropout": 0.0}
-CAE_NET = {"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8, 16]}
+C3D_NET = {"_target_": "videogen3d.models.c3d.C3D", "pools": 3, "width": 0.125, "fc_dim": 32, "dropout": 0.0,
+           "num_classes": len(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}
+CAE_NET = {"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8, 16], "cs": 3, "frame_size": [24, 32]}
+# module nodes as the stages build them (conf/synth/classifier, conf/synth/autoencoder with the geometry added)
+C3D_MODULE = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "net": C3D_NET,
+              "class_names": list(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}
+CAE_MODULE = {"_target_": "videogen3d.tasks.autoencoder.TempCAEModule", "net": CAE_NET, "cs": 3, "clip_len": 8,
+              "frame_size": [24, 32]}
 
 
-def save_module(module: pl.LightningModule, path) -> None:
-    """A Lightning-loadable checkpoint without a training run."""
+def build(node: dict[str, Any], **overrides: Any) -> Any:
+    """``instantiate`` a module node with some keys replaced (nested dicts merge)."""
+    return instantiate(node, _convert_="all", **overrides)
+
+
+def save_module(module: torch.nn.Module, node: dict[str, Any], path) -> None:
+    """A checkpoint as the stages write it (weights + the module's config node), without a training run."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "pytorch-lightning_version": pl.__version__}, path)
+    torch.save({"state_dict": module.state_dict(), MODULE_CONFIG_KEY: node, "epoch": 1}, path)

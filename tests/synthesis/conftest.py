@@ -2,9 +2,8 @@
 
 import pytest
 import torch
-from _synth_helpers import C3D_NET, CAE_NET
+from _synth_helpers import C3D_MODULE, CAE_MODULE, build
 
-from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
 
@@ -12,10 +11,10 @@ from videogen3d.tasks.classifier import VideoClassifier
 @pytest.fixture
 def tiny_classifier() -> VideoClassifier:
     torch.manual_seed(0)
-    return VideoClassifier(C3D_NET, CLASS_NAMES, 8, (24, 32)).eval()
+    return build(C3D_MODULE).eval()
 
 
 @pytest.fixture
 def tiny_tempcae() -> TempCAEModule:
     torch.manual_seed(0)
-    return TempCAEModule(CAE_NET, 3, 8, (24, 32)).eval()
+    return build(CAE_MODULE).eval()

@@ -30,21 +30,25 @@ def test_missing_checkpoint_names_path_and_command(tmp_path):
 
 
 def test_all_stages_then_table_and_refusals(tmp_path, capsys):
-    run(_cfg(tmp_path, "stage=all"))
+    run(_cfg(tmp_path, "stage=all", "synthesis.methods=[ours,comparison,ours_dae,best]"))
     work = tmp_path / "work"
-    for name in ("classifier", "autoencoder", "autoencoder_dae", "judge"):
+    for name in ("classifier", "classifier_robust", "autoencoder", "autoencoder_dae", "judge"):
         assert (work / "checkpoints" / f"{name}.ckpt").is_file()
+    assert json.loads((work / "timings.json").read_text())["total"] > 0
     assert (work / "synthesis" / "ours" / "grid.png").is_file()
     assert len(list((work / "synthesis" / "comparison" / "videos").glob("*.gif"))) == 3  # 2 targets + 1 multi
-    side = np.asarray(Image.open(work / "methods.png"))  # per single-label target: a real clip (if any), 3 methods
-    rows = (side.shape[0] + 2) // 26
-    assert side.shape[0] == rows * 26 - 2 and side.shape[1] == 8 * 34 - 2 and rows in (6, 7, 8)
-    md = run(_cfg(tmp_path, "stage=table"))
+    side = np.asarray(Image.open(work / "methods.png"))  # one row per class: real clip (if any), 4 methods, 4 frames each
+    assert side.shape[0] == 2 * 26 - 2 and side.shape[1] in (19 * 34 - 2, 24 * 34 - 2)
+    md = run(_cfg(tmp_path, "stage=table", "synthesis.methods=[ours,comparison,ours_dae,best]"))
     out = capsys.readouterr().out
     assert "| Ours (C3D + tempCAE, eq. 8) | 2 | 10 | 10 | none |" in out
     assert "| Comparison (C3D + L2 norm, eq. 11) | 2 | 10 | none | 5 |" in out and md in out
     rows = json.loads((work / "table.json").read_text())["rows"]
-    assert [r["method"] for r in rows] == ["ours", "comparison", "ours_dae"] and (work / "table.md").read_text() == md
+    assert [r["method"] for r in rows] == ["ours", "comparison", "ours_dae", "best"]
+    assert (work / "table.md").read_text() == md
+    best = rows[3]
+    assert best["c3d_adv"] == "linf eps 0.1, 1 steps" and best["optimizer"] == "adam" and best["jitter"]
+    assert "Best (ours): robust C3D" in out
     dae = rows[2]
     assert (dae["prior_gradient"], dae["tempcae_noise"], rows[0]["prior_gradient"]) == ("residual", "blend 1", "full")
     assert "| Ours, denoising tempCAE + residual prior gradient (not in the seed) | 2 | 10 | 10 | none |" in out
@@ -59,4 +63,4 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     (work / "checkpoints" / "autoencoder_dae.ckpt").unlink()
     with pytest.raises(MissingCheckpointError, match=r"tempCAE \(autoencoder_dae\) checkpoint not found at .*"
                                                      r"autoencoder_dae\.ckpt.*stage=autoencoder"):
-        run(_cfg(tmp_path, "stage=synthesis"), overrides=["stage=synthesis"])
+        run(_cfg(tmp_path, "stage=synthesis", "synthesis.methods=[ours_dae]"), overrides=["stage=synthesis"])

@@ -3,7 +3,7 @@
 import pytest
 import pytorch_lightning as pl
 import torch
-from _synth_helpers import GEO, save_module
+from _synth_helpers import C3D_MODULE, CAE_MODULE, GEO, save_module
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.data.video_io import read_video
@@ -124,8 +124,8 @@ def test_missing_checkpoint_names_path_and_command(tmp_path):
 
 
 def test_geometry_mismatch_is_refused_naming_both(tmp_path, tiny_classifier, tiny_tempcae):
-    save_module(tiny_classifier, tmp_path / "c.ckpt")
-    save_module(tiny_tempcae, tmp_path / "a.ckpt")
+    save_module(tiny_classifier, C3D_MODULE, tmp_path / "c.ckpt")
+    save_module(tiny_tempcae, CAE_MODULE, tmp_path / "a.ckpt")
     assert load_classifier(tmp_path / "c.ckpt", GEO).geometry == GEO
     bigger = dict(GEO, frame_size=[48, 64], clip_len=16)
     with pytest.raises(GeometryMismatchError, match=r"8 frames of 32x24.*requested clips are 16 frames of 64x48"):

@@ -8,22 +8,68 @@ classes) is refused with both geometries named.
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "stage_checkpoint", "stage_command",
-           "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry"]
+           "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
+           "changed_settings"]
+
+MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _target_), kept in its checkpoint
 
 CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "checkpoints/autoencoder.ckpt",
-               "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt"}
+               "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt",
+               "classifier_robust": "checkpoints/classifier_robust.ckpt"}
+
+
+def safe_load(path: str | os.PathLike, what: str) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary
+    pickled objects; a file that needs more is refused, naming it."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
+                         f"refused (loaded with weights_only=True): {str(err).splitlines()[0]}") from None
+
+
+class ModuleConfigInCheckpoint(pl.Callback):
+    """Keeps the resolved config node that built the module (network and optimizer included) in each
+    checkpoint, so that :func:`load_module` rebuilds it with ``instantiate`` and loads its weights."""
+
+    def __init__(self, module_config: DictConfig | dict[str, Any]) -> None:
+        cfg = OmegaConf.to_container(module_config, resolve=True) if OmegaConf.is_config(module_config) else module_config
+        self.module_config = dict(cfg)  # type: ignore[arg-type]
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        checkpoint[MODULE_CONFIG_KEY] = self.module_config
+
+
+def load_module(path: str | os.PathLike, what: str, expected: type[pl.LightningModule], command: str) -> Any:
+    """Rebuild a module from its checkpoint's config node and load its weights (``weights_only``)."""
+    ckpt = safe_load(path, f"{what} checkpoint")
+    node = ckpt.get(MODULE_CONFIG_KEY)
+    if not isinstance(node, dict) or "_target_" not in node:
+        raise ValueError(f"{what} checkpoint {str(path)!r} holds no module config ({MODULE_CONFIG_KEY!r}); it was "
+                         f"saved by an older version: train it again with: {command}")
+    module = instantiate(node, _convert_="all")
+    if not isinstance(module, expected):
+        raise ValueError(f"{what} checkpoint {str(path)!r} builds a {type(module).__name__}, not a {expected.__name__}")
+    module.load_state_dict(ckpt["state_dict"])
+    return module
 
 
 class MissingCheckpointError(FileNotFoundError):
@@ -85,7 +131,7 @@ def load_classifier(path: str | os.PathLike, want: dict[str, Any], *, what: str 
     (``clip_len``, ``frame_size`` (H, W), ``class_names``)."""
     path = Path(path)
     _require(path, what, stage, overrides)
-    model = VideoClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    model = load_module(path, what, VideoClassifier, stage_command(stage, overrides))
     _check(what, path, model.geometry, want, ("clip_len", "frame_size", "class_names"))
     return model.eval()
 
@@ -95,7 +141,7 @@ def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides
     """Load the tempCAE; its frame size must match and its window CS must fit the requested clip length."""
     path = Path(path)
     _require(path, what, "autoencoder", overrides)
-    model = TempCAEModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    model = load_module(path, what, TempCAEModule, stage_command("autoencoder", overrides))
     have = model.geometry
     _check(what, path, have, want, ("frame_size",))
     if have["cs"] > int(want["clip_len"]):
@@ -103,3 +149,27 @@ def load_autoencoder(path: str | os.PathLike, want: dict[str, Any], *, overrides
             f"tempCAE checkpoint {str(path)!r} has windows of CS={have['cs']} frames, longer than the requested "
             f"clips of {want['clip_len']} frames")
     return model.eval()
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out |= _flat(v, f"{prefix}{k}.")
+        return out
+    return {prefix[:-1]: json.dumps(d, sort_keys=True) if isinstance(d, list) else d}
+
+
+def changed_settings(path: str | os.PathLike, module_config: DictConfig, epochs: int) -> list[str]:
+    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, and for the
+    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``)."""
+    ckpt = safe_load(path, "checkpoint")
+    out = [] if int(ckpt.get("epoch", -1)) == epochs else [f"epochs: {ckpt.get('epoch')!r} -> {epochs}"]
+    have = _flat(ckpt.get(MODULE_CONFIG_KEY) or {})
+    want = _flat(OmegaConf.to_container(module_config, resolve=True))
+    for key in sorted(have.keys() | want.keys()):
+        if have.get(key) != want.get(key) and not (isinstance(have.get(key), (int, float))
+                                                   and isinstance(want.get(key), (int, float))
+                                                   and float(have[key]) == float(want[key])):
+            out.append(f"module.{key}: {have.get(key)!r} -> {want.get(key)!r}")
+    return out

@@ -79,6 +79,7 @@ def evaluate_videos(judge: nn.Module, record: dict[str, Any], real_features: tor
     labels, single = primary_labels(targets)
     pred = probs.argmax(1)
     out: dict[str, Any] = dict(record["settings"])
+    out.pop("reuse_key", None)  # the stages' record of how the videos were made, not a table column
     out["videos"] = len(videos)
     out["single_label_videos"] = int(single.sum())
     out["accuracy"] = float((pred[single] == labels[single]).float().mean()) if single.any() else None

@@ -22,7 +22,7 @@ The classifier's term is not a quadratic with a known curvature: its pixel gradi
 ``P`` only roughly (its features pool over the frame), and a step ``eta_scale`` times larger can
 leave plain GD's stable range. At the cpu scale it does (its RMS pixel gradient at the random
 start is 0.011, so η_C3D = 125 moves a pixel by 1.4 per step), so ``eta_c3d_scale`` sets η_C3D's
-factor apart (conf/scale/cpu.yaml; by default it equals ``eta_scale`` and Table 1's ratios hold).
+factor apart (conf/synth/scale/cpu.yaml; by default it equals ``eta_scale`` and Table 1's ratios hold).
 The table prints the η actually used and both factors.
 """
 

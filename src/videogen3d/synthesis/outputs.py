@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from videogen3d.data.video_io import write_gif, write_png, write_video
+from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid, to_uint8_frames
 
@@ -51,4 +52,4 @@ def load_synthesis(path: str | os.PathLike, command: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"synthesized videos not found at {str(path)!r}; make them with: {command}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return safe_load(path, "synthesized videos")

@@ -1,25 +1,29 @@
 """The stages of seed 003's system, chained through fixed paths under ``work_dir``.
 
     classifier   train the C3D on the main partition            -> checkpoints/classifier.ckpt
+                 (and, for methods that use it, the robust C3D    -> checkpoints/classifier_robust.ckpt)
     autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
-                 (and, for method ours_dae, its denoising twin       -> checkpoints/autoencoder_dae.ckpt)
+                 (and, for methods that use it, its denoising twin -> checkpoints/autoencoder_dae.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
-    synthesis    eq. 8 (ours), eq. 11 (comparison), ours_dae     -> synthesis/<method>/{videos,grid.png,videos.pt}
+    synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
     table        print Table 1 (markdown)                        -> table.md, table.json
     all          every stage in order (a checkpoint built with the same settings is reused unless
-                 retrain=true; one built with other network/optimizer/noise settings or epochs is trained again)
+                 retrain=true; one built with other module settings or epochs is trained again) -> timings.json
+    methods      synthesis, evaluate and table only (e.g. ablation rows into their own ``report_dir``)
 
-Synthesis methods (``synthesis.methods``): ``ours`` (eq. 8, the seed's), ``comparison`` (eq. 11, the
-seed's) and ``ours_dae`` (ours, not the seed's): eq. 8 with a denoising tempCAE (same network,
-trained with ``autoencoder.dae``'s corruption) and the residual prior gradient, an ablation row.
+Every module is built by ``hydra.utils.instantiate`` from its config node (``<group>.module``: the
+LightningModule with its network and ``_partial_`` optimizer), with the clip geometry added; the node
+is kept in the checkpoint (:class:`~videogen3d.synthesis.checkpoints.ModuleConfigInCheckpoint`), so a
+later stage rebuilds the module from it. Methods are config too (``synthesis.method_defs``,
+:mod:`videogen3d.synthesis.methods`): the seed's ``ours`` (eq. 8) and ``comparison`` (eq. 11), our
+``ours_dae`` and ``best``, and ablations of ``best``.
 
 ``run(cfg)`` dispatches on ``cfg.stage``; ``synth.py`` is a thin Hydra entry around it.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -34,14 +38,14 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
-from videogen3d.synthesis.checkpoints import (describe_geometry, load_autoencoder, load_classifier, save_checkpoint,
+from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, describe_geometry,
+                                              load_autoencoder, load_classifier, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
+from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
 from videogen3d.synthesis.objectives import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
-from videogen3d.tasks.autoencoder import TempCAEModule
-from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -49,20 +53,38 @@ from videogen3d.utils.media import frame_grid
 __all__ = ["STAGES", "run", "hydra_overrides"]
 
 log = logging.getLogger(__name__)
-STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all")
-# synthesis.methods entry -> (PixelSynthesis method, auto-encoder checkpoint, prior gradient; None: synthesis.prior_gradient)
-SYNTHESIS_METHODS = {"ours": ("ours", "autoencoder", None), "comparison": ("comparison", None, None),
-                     "ours_dae": ("ours", "autoencoder_dae", "residual")}
+# conf/synth: the config groups of synth.py only; conf/synth.yaml adds it to Hydra's search path via this resolver
+SYNTH_CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "synth"
+if not OmegaConf.has_resolver("synth_conf"):
+    OmegaConf.register_new_resolver("synth_conf", lambda: SYNTH_CONF_DIR.as_posix())
+STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all", "methods")
+# all: every stage in order; methods: synthesis, evaluate and table only (the checkpoints must exist),
+# e.g. the ablation rows into their own report_dir
+# classifier_robust is trained in stage classifier when a method uses it
 
 
 def synthesis_methods(cfg: DictConfig) -> list[str]:
-    """``synthesis.methods``, checked against :data:`SYNTHESIS_METHODS`."""
+    """``synthesis.methods``, checked against the methods defined in ``synthesis.method_defs``."""
     methods = [str(m) for m in cfg.synthesis.methods]
-    bad = [m for m in methods if m not in SYNTHESIS_METHODS]
+    known = list(cfg.synthesis.method_defs)
+    bad = [m for m in methods if m not in known]
     if bad or not methods:
-        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of "
-                         f"{list(SYNTHESIS_METHODS)}")
+        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
+                         f"(synthesis.method_defs)")
     return methods
+
+
+def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
+    """One method's resolved definition (:func:`videogen3d.synthesis.methods.resolve_method`)."""
+    return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
+
+
+def _needed_checkpoints(cfg: DictConfig) -> set[str]:
+    need: set[str] = set()
+    for m in synthesis_methods(cfg):
+        spec = method_spec(cfg, m)
+        need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
+    return need
 
 
 def hydra_overrides() -> list[str]:
@@ -77,12 +99,19 @@ def hydra_overrides() -> list[str]:
 
 def _check_noise_settings(cfg: DictConfig) -> None:
     """Refuse a bad corruption setting before any stage trains, naming its full key."""
-    checks = [("classifier", cfg.classifier, "noise_level", "blend"), ("judge", cfg.judge, "noise_level", "blend"),
-              ("autoencoder", cfg.autoencoder, "noise_std", "gaussian")]
+    checks = [("classifier.module", cfg.classifier.module, "noise_level", "blend"),
+              ("judge.module", cfg.judge.module, "noise_level", "blend"),
+              ("autoencoder.module", cfg.autoencoder.module, "noise_std", "gaussian")]
     if cfg.autoencoder.get("dae") is not None:
-        checks.append(("autoencoder.dae", cfg.autoencoder.dae, "noise_std", "gaussian"))
+        dae = OmegaConf.merge(cfg.autoencoder.module, cfg.autoencoder.dae.get("module") or {})
+        checks.append(("autoencoder.dae.module", dae, "noise_std", "gaussian"))
     for key, group, level, kind in checks:
         check_corruption(str(group.get("corruption", kind)), float(group.get(level, 0.0)), key, level)
+
+
+# checkpoint stage -> (config group, the group's sub-node whose keys replace the group's for that stage)
+TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
+         "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae")}
 
 
 class _Run:
@@ -91,6 +120,7 @@ class _Run:
     def __init__(self, cfg: DictConfig, overrides: Sequence[str] | None = None) -> None:
         self.cfg = cfg
         self.work_dir = Path(cfg.work_dir)
+        self.report_dir = Path(cfg.get("report_dir") or cfg.work_dir)  # evaluation, table, methods.png, timings
         self.overrides = list(hydra_overrides() if overrides is None else overrides)
         src = cfg.dataset.source
         self.class_names: list[str] = list(instantiate(src).class_names)
@@ -105,7 +135,7 @@ class _Run:
             dcfg.source.partition = partition
             if partition == "judge":
                 dcfg.source.clips_per_class = int(self.cfg.judge.clips_per_class)
-        return instantiate(dcfg)
+        return instantiate(dcfg, _convert_="all")  # plain containers: checkpoints load with weights_only
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []
@@ -113,67 +143,71 @@ class _Run:
             if lcfg is not None and "_target_" in lcfg:
                 loggers.append(instantiate(lcfg, **({"name": name} if "name" in lcfg else {})))
         kwargs.setdefault("enable_checkpointing", False)
-        return instantiate(self.cfg.trainer, logger=loggers or False, callbacks=[], **kwargs)
+        kwargs.setdefault("callbacks", [])
+        return instantiate(self.cfg.trainer, logger=loggers or False, **kwargs)
 
     def ckpt(self, stage: str) -> Path:
         return stage_checkpoint(self.work_dir, stage)
 
-    def skip(self, stage: str, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> bool:
-        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built with
-        other constructor arguments than ``kwargs`` or trained for another number of ``epochs`` (the
-        config changed: it is trained again, and the log says which keys differ)."""
+    def task(self, stage: str) -> DictConfig:
+        """The config of ``stage``'s training (``module``, ``epochs``, ``seed``, ...): its group, with the
+        variant's keys merged over it (``classifier.robust``, ``autoencoder.dae``) and the clip geometry
+        added to ``module`` (the LightningModule node that ``instantiate`` builds)."""
+        group, variant = TASKS[stage]
+        node = OmegaConf.create(OmegaConf.to_container(self.cfg[group], resolve=True))
+        if variant:
+            node = OmegaConf.merge(node, node[variant])
+        g = self.geometry
+        if group == "autoencoder":
+            add = {"clip_len": g["clip_len"], "frame_size": g["frame_size"],
+                   "net": {"cs": int(node.module.cs), "frame_size": g["frame_size"]}}
+        else:
+            add = {"class_names": g["class_names"], "clip_len": g["clip_len"], "frame_size": g["frame_size"],
+                   "role": stage, "net": {"num_classes": len(g["class_names"]), "clip_len": g["clip_len"],
+                                          "frame_size": g["frame_size"]}}
+        node.module = OmegaConf.merge(node.module, add)
+        return node
+
+    def skip(self, stage: str, task: DictConfig) -> bool:
+        """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built from
+        another module config or trained for another number of epochs (the config changed: it is
+        trained again, and the log says which keys differ)."""
         path = self.ckpt(stage)
         if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
             return False
-        changed = _changed_hparams(path, module, kwargs, epochs)
+        changed = changed_settings(path, task.module, int(task.epochs))
         if changed:
             log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
             return False
         log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
         return True
 
+    def fit(self, stage: str, partition: str) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
+        """Build ``stage``'s module from its config, train it on ``partition``, save its checkpoint."""
+        task = self.task(stage)
+        pl.seed_everything(int(task.seed), workers=True)
+        dm = self.datamodule(partition)
+        model = instantiate(task.module, _convert_="all")  # plain lists in hparams: weights_only loads
+        trainer = self.trainer(stage, max_epochs=int(task.epochs), callbacks=[ModuleConfigInCheckpoint(task.module)])
+        trainer.fit(model, datamodule=dm)
+        save_checkpoint(trainer, self.ckpt(stage))
+        return model, trainer, dm
 
-def _plain(value: Any) -> Any:
-    """A comparable plain value (containers as JSON text, numbers as floats)."""
-    if OmegaConf.is_config(value):
-        value = OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    return json.dumps(value, sort_keys=True, default=str)
 
-
-def _changed_hparams(path: Path, module: type[pl.LightningModule], kwargs: dict[str, Any], epochs: int) -> list[str]:
-    """``key: saved -> wanted`` for each constructor argument whose saved value differs (a key that an
-    older checkpoint lacks counts as the constructor's default), and for the epochs it was trained
-    (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``; fewer if the run was interrupted)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    saved = ckpt.get("hyper_parameters", {})
-    defaults = {k: p.default for k, p in inspect.signature(module.__init__).parameters.items()}
-    out = [] if int(ckpt.get("epoch", -1)) == int(epochs) else [f"epochs: {ckpt.get('epoch')!r} -> {int(epochs)}"]
-    for key, want in kwargs.items():
-        have = saved.get(key, defaults.get(key))
-        if _plain(have) != _plain(want):
-            out.append(f"{key}: {have!r} -> {want!r}")
-    return out
+def _train_classifiers(r: _Run) -> list[Path]:
+    """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses."""
+    need = _needed_checkpoints(r.cfg)
+    return [_train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
 
 
 def _train_classifier(r: _Run, role: str) -> Path:
-    """Train the C3D (``role="classifier"``, main partition) or the judge (``role="judge"``, judge partition)."""
-    scfg = r.cfg.classifier if role == "classifier" else r.cfg.judge
-    kwargs = {"net": OmegaConf.to_container(scfg.net, resolve=True), "class_names": r.class_names,
-              "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(scfg.lr),
-              "weight_decay": float(scfg.weight_decay), "role": role, "schedule": str(scfg.get("schedule", "constant")),
-              "noise_level": float(scfg.get("noise_level", 0.0)), "corruption": str(scfg.get("corruption", "blend"))}
-    if r.skip(role, VideoClassifier, kwargs, int(scfg.epochs)):
+    """Train the C3D (``role="classifier"``, main partition), the robust C3D (``"classifier_robust"``,
+    main partition, adversarial training with ``classifier.robust``'s settings) or the judge
+    (``role="judge"``, judge partition)."""
+    if r.skip(role, r.task(role)):
         return r.ckpt(role)
-    pl.seed_everything(int(scfg.seed), workers=True)
-    dm = r.datamodule("main" if role == "classifier" else "judge")
-    model = VideoClassifier(**kwargs)
-    trainer = r.trainer(role, max_epochs=int(scfg.epochs))
-    trainer.fit(model, datamodule=dm)
-    path = save_checkpoint(trainer, r.ckpt(role))
+    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main")
+    path = r.ckpt(role)
     trainer.test(model, datamodule=dm, verbose=False)
     report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
               "confusion": model.test_confusion.tolist() if model.test_confusion is not None else None,
@@ -185,26 +219,13 @@ def _train_classifier(r: _Run, role: str) -> Path:
 
 
 def _train_autoencoder(r: _Run) -> list[Path]:
-    """The tempCAE; and its denoising twin (``autoencoder.dae``) when ``ours_dae`` is among the methods."""
-    stages = ["autoencoder"] + (["autoencoder_dae"] if "ours_dae" in synthesis_methods(r.cfg) else [])
+    """The tempCAE and its denoising twin (``autoencoder.dae``), those of the two that a method uses."""
+    need = _needed_checkpoints(r.cfg)
     paths = []
-    for stage in stages:
-        acfg = r.cfg.autoencoder
-        noise = acfg.dae if stage == "autoencoder_dae" else acfg
-        kwargs = {"net": OmegaConf.to_container(acfg.net, resolve=True), "cs": int(acfg.cs),
-                  "clip_len": r.geometry["clip_len"], "frame_size": r.geometry["frame_size"], "lr": float(acfg.lr),
-                  "noise_std": float(noise.get("noise_std", 0.0)), "schedule": str(acfg.get("schedule", "constant")),
-                  "windows_per_clip": int(acfg.get("windows_per_clip", 0)),
-                  "corruption": str(noise.get("corruption", "gaussian"))}
-        if r.skip(stage, TempCAEModule, kwargs, int(acfg.epochs)):
-            paths.append(r.ckpt(stage))
-            continue
-        pl.seed_everything(int(acfg.seed), workers=True)
-        dm = r.datamodule("main")
-        model = TempCAEModule(**kwargs)
-        trainer = r.trainer(stage, max_epochs=int(acfg.epochs))
-        trainer.fit(model, datamodule=dm)
-        paths.append(save_checkpoint(trainer, r.ckpt(stage)))
+    for stage in [s for s in ("autoencoder", "autoencoder_dae") if s in need]:
+        if not r.skip(stage, r.task(stage)):
+            r.fit(stage, "main")
+        paths.append(r.ckpt(stage))
     return paths
 
 
@@ -212,36 +233,64 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     scfg = r.cfg.synthesis
     methods = synthesis_methods(r.cfg)
     want = r.geometry
-    clf = load_classifier(r.ckpt("classifier"), want, overrides=r.overrides)
+    need = _needed_checkpoints(r.cfg)
+    clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})", stage="classifier")
+            for stage in sorted(need & {"classifier", "classifier_robust"})}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
-            for stage in {SYNTHESIS_METHODS[m][1] for m in methods} - {None}}
+            for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
     targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
     if scfg.get("multi_targets"):
         mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
         targets, names = torch.cat([targets, mt]), names + mn
     files = {}
     for method in methods:
-        kind, cae, prior_gradient = SYNTHESIS_METHODS[method]
-        module = PixelSynthesis(clf.net, targets, want["clip_len"], want["frame_size"], method=kind,
-                                tempcae=caes[cae].net if cae else None, eta_c3d=scfg.eta_c3d,
-                                eta_tempcae=scfg.eta_tempcae, eta_norm=scfg.eta_norm, optimizer=scfg.optimizer,
-                                lr=scfg.lr, iterations=int(scfg.iterations), init_scale=scfg.init_scale,
-                                clamp=scfg.clamp, seed=int(scfg.seed), eta_scale=float(scfg.get("eta_scale", 1.0)),
-                                eta_c3d_scale=scfg.get("eta_c3d_scale"),
-                                prior_gradient=prior_gradient or str(scfg.get("prior_gradient", "full")))
-        trainer = r.trainer(f"synthesis_{method}", max_steps=int(scfg.iterations), max_epochs=1,
+        spec = method_spec(r.cfg, method)
+        kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
+        cae = spec["autoencoder"]
+        out_dir = r.work_dir / "synthesis" / method
+        key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
+                          "ckpts": {c: _identity(r.ckpt(c)) for c in spec["classifiers"] + ([cae] if cae else [])}},
+                         sort_keys=True, default=str)
+        if _reusable(r, out_dir / "videos.pt", key):
+            log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
+                     method, out_dir)
+            files[method] = {"record": str(out_dir / "videos.pt")}
+            continue
+        module = PixelSynthesis([clfs[c].net for c in spec["classifiers"]], targets, want["clip_len"],
+                                want["frame_size"], tempcae=caes[cae].net if cae else None, **kwargs)
+        trainer = r.trainer(f"synthesis_{method}", max_steps=module.iterations, max_epochs=1,
                             limit_val_batches=0, num_sanity_val_steps=0)
+        t0 = time.perf_counter()
         trainer.fit(module)
-        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name}
-        settings["c3d_noise"] = describe_corruption(clf.hparams.get("corruption", "blend"),
-                                                    clf.hparams.get("noise_level", 0.0))
+        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name, "label": spec.get("label"),
+                                        "ablates": spec.get("ablate"), "classifier_ckpts": spec["classifiers"],
+                                        "seconds": round(time.perf_counter() - t0, 1)}
+        first = clfs[spec["classifiers"][0]].hparams
+        settings["c3d_noise"] = describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0))
+        settings["c3d_adv"] = (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
+                               f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
-        files[method] = write_synthesis(r.work_dir / "synthesis" / method, module.video, names, targets, settings,
+        settings["reuse_key"] = key
+        files[method] = write_synthesis(out_dir, module.video, names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
-        log.info("synthesis %s: %d videos -> %s", method, len(names), files[method]["grid"])
+        log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
+                 files[method]["grid"])
     return files
+
+
+def _identity(path: Path) -> list[int]:
+    """A checkpoint's size and modification time: a retrained checkpoint changes it."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _reusable(r: _Run, record: Path, key: str) -> bool:
+    """In ``stage=all`` / ``stage=methods`` without ``retrain``: the videos at ``record`` were made with ``key``."""
+    if r.cfg.stage not in ("all", "methods") or r.cfg.retrain or not record.is_file():
+        return False
+    return safe_load(record, "synthesized videos").get("settings", {}).get("reuse_key") == key
 
 
 def _evaluate(r: _Run) -> dict[str, Any]:
@@ -261,14 +310,16 @@ def _evaluate(r: _Run) -> dict[str, Any]:
                              f"the judge knows {r.class_names}")
         evaluation["methods"][method] = evaluate_videos(judge.net, record, ref["features"])
         records[method] = record
-    with atomic_path(r.work_dir / "evaluation.json") as tmp:
+    with atomic_path(r.report_dir / "evaluation.json") as tmp:
         tmp.write_text(json.dumps(evaluation, indent=2))
     _side_by_side(r, dm, records)
     return evaluation
 
 
-def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]]) -> Path | None:
-    """``methods.png``: per single-label target, a real clip of its class, then each method's first video."""
+def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]],
+                  frames: int = 4) -> Path | None:
+    """``methods.png``: one row per single-label target class: ``frames`` evenly spaced frames of a real clip
+    of that class, then of each method's first video for it, panels parted by a black frame."""
     real: dict[int, torch.Tensor] = {}
     for batch in dm.test_dataloader():
         batch = dm.on_after_batch_transfer(batch, 0)
@@ -284,21 +335,23 @@ def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[s
         if not one or label in seen:
             continue
         seen.add(label)
-        if label in real:
-            rows.append(real[label])
-        rows += [rec["videos"][i] for rec in records.values()]
+        videos = ([real[label]] if label in real else []) + [rec["videos"][i].float() for rec in records.values()]
+        pick = torch.linspace(0, videos[0].shape[1] - 1, frames).round().long()
+        black = -torch.ones_like(videos[0][:, :1])
+        panels = [p for v in videos for p in (v.float()[:, pick], black)][:-1]
+        rows.append(torch.cat(panels, dim=1))
     if not rows:  # only multi-label targets: nothing to set beside a real clip
         return None
-    path = write_png(r.work_dir / "methods.png", frame_grid(rows))
-    log.info("side by side (per target: real, %s) -> %s", ", ".join(records), path)
+    path = write_png(r.report_dir / "methods.png", frame_grid(rows))
+    log.info("side by side (per class: real, %s) -> %s", ", ".join(records), path)
     return path
 
 
 def _table(r: _Run) -> str:
-    path = r.work_dir / "evaluation.json"
+    path = r.report_dir / "evaluation.json"
     if not path.is_file():
         raise FileNotFoundError(f"no evaluation at {str(path)!r}; make it with: {stage_command('evaluate', r.overrides)}")
-    md, md_path, _ = write_table(json.loads(path.read_text()), r.work_dir)
+    md, md_path, _ = write_table(json.loads(path.read_text()), r.report_dir)
     print(md)
     log.info("table written to %s (and .json)", md_path)
     return md
@@ -310,20 +363,24 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is unknown; expected one of {list(STAGES)}")
     r = _Run(cfg, overrides)
-    steps = {"classifier": lambda: _train_classifier(r, "classifier"), "autoencoder": lambda: _train_autoencoder(r),
+    steps = {"classifier": lambda: _train_classifiers(r), "autoencoder": lambda: _train_autoencoder(r),
              "judge": lambda: _train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
-    if stage != "all":
+    if stage not in ("all", "methods"):
         return steps[stage]()
-    result, seconds = None, {}
-    for name in STAGES[:-1]:
+    result, seconds, cpu = None, {}, {}
+    for name in STAGES[:6] if stage == "all" else ("synthesis", "evaluate", "table"):
         log.info("stage %s", name)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = steps[name]()
         seconds[name] = round(time.perf_counter() - t0, 1)
-        log.info("stage %s took %.1f s", name, seconds[name])
+        cpu[name] = round(time.process_time() - c0, 1)
+        log.info("stage %s took %.1f s (CPU time %.1f s)", name, seconds[name], cpu[name])
     seconds["total"] = round(sum(seconds.values()), 1)
-    with atomic_path(r.work_dir / "timings.json") as tmp:  # wall time per stage of this stage=all run
-        tmp.write_text(json.dumps(seconds, indent=2))
-    log.info("stage=all wall time per stage (s): %s", seconds)
+    cpu["total"] = round(sum(cpu.values()), 1)
+    # wall time per stage of this stage=all run; CPU time (all threads of this process) tells how much of
+    # the wall time was this run's own work on a machine shared with other jobs
+    with atomic_path(r.report_dir / "timings.json") as tmp:
+        tmp.write_text(json.dumps(seconds | {"cpu_seconds": cpu, "torch_threads": torch.get_num_threads()}, indent=2))
+    log.info("stage=%s wall time per stage (s): %s", stage, seconds)
     return result

@@ -18,6 +18,7 @@ __all__ = ["table_rows", "markdown_table", "write_table"]
 _LABEL = {"ours": "Ours (C3D + tempCAE, eq. 8)", "comparison": "Comparison (C3D + L2 norm, eq. 11)",
           "ours_dae": "Ours, denoising tempCAE + residual prior gradient (not in the seed)"}
 _ORDER = ("ours", "comparison", "ours_dae")
+_OPT = {"adam": "Adam", "normgd": "normalised GD"}
 
 
 def _eta(v: Any) -> str:
@@ -41,7 +42,8 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({k: m.get(k) for k in ("method", "iterations", "optimizer", "lr", "eta_c3d", "eta_tempcae",
                                            "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise", "c3d_noise",
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
-                                           "single_label_videos")})
+                                           "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
+                                           "langevin", "coarse", "classifiers", "classifier_ckpts", "seconds")})
     return rows
 
 
@@ -51,9 +53,12 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
             "| Background dev. from white | Fréchet (judge features) | Videos |")
     lines = [head, "|" + "---|" * 10]
     for r in rows:
-        opt = "" if r["optimizer"] == "gd" else f" [Adam, lr {r['lr']:g}]"
+        opt = "" if r["optimizer"] == "gd" else f" [{_OPT.get(r['optimizer'], r['optimizer'])}, lr {r['lr']:g}]"
+        name = r.get("label") or _LABEL.get(r["method"], r["method"])
+        if r.get("ablates"):
+            name = f"{r['method']}: without {', '.join(r['ablates'])}"
         fd = "n/a" if r["frechet"] is None else f"{r['frechet']:.2f}"
-        lines.append(f"| {_LABEL.get(r['method'], r['method'])}{opt} | {r['iterations']} | {_eta(r['eta_c3d'])} "
+        lines.append(f"| {name}{opt} | {r['iterations']} | {_eta(r['eta_c3d'])} "
                      f"| {_eta(r['eta_tempcae'])} | {_eta(r['eta_norm'])} | {_pct(r['accuracy'])} "
                      f"| {_prob(r.get('judge_p_target'))} "
                      f"| {r['background_deviation']:.3f} | {fd} | {r['videos']} |")
@@ -74,6 +79,15 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
     if c3d_noise:
         notes.append(f"C3D trained with {', '.join(c3d_noise)} input noise, labels kept (classifier.noise_level; "
                      f"ours: the seed trains it on clean clips).")
+    for r in rows:
+        parts = [f"C3D {', '.join(r.get('classifier_ckpts') or [])}"] if r.get("classifier_ckpts") else []
+        parts += [f"adversarially trained ({r['c3d_adv']})"] if r.get("c3d_adv") else []
+        parts += [f"jitter {r['jitter']}"] if r.get("jitter") else []
+        parts += [f"TV {r['eta_tv']:g}"] if r.get("eta_tv") else []
+        parts += [f"Langevin {r['langevin']:g}"] if r.get("langevin") else []
+        parts += [f"coarse-to-fine {r['coarse']}"] if r.get("coarse") else []
+        if r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse"):
+            notes.append(f"{r['method']}: " + "; ".join(parts) + ".")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "
                      f"{_pct(real['accuracy'])}, background dev. {real['background_deviation']:.3f}.")

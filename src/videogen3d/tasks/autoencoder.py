@@ -1,5 +1,8 @@
 """tempCAE training task (seed 003, §3.4): MSE over every CS-frame window of the training clips.
 
+The network (``net``, a built ``TempCAE``) and the optimizer (a factory ``params -> Optimizer``) are
+injected, built from ``conf/synth/autoencoder/*.yaml`` by the synthesis stages.
+
 The seed trains tempCAE "on the entire dataset" (§4.3: faint objects of other classes show up
 in generated videos for that reason); labels are ignored here. ``noise_std > 0`` (our option,
 off by default) trains a denoising auto-encoder: corrupted input windows
@@ -8,15 +11,17 @@ off by default) trains a denoising auto-encoder: corrupted input windows
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from torch import nn
 
 from videogen3d.data.noise import check_corruption, corrupt
 from videogen3d.models.tempcae import clip_windows
-from videogen3d.tasks.classifier import build_net, with_schedule
+from videogen3d.tasks.classifier import OptimizerFactory, with_schedule
 
 __all__ = ["TempCAEModule"]
 
@@ -24,13 +29,16 @@ __all__ = ["TempCAEModule"]
 class TempCAEModule(pl.LightningModule):
     """Logs ``train/mse`` and ``val/mse`` (the per-window decoded error, eq. 7, mean over windows)."""
 
-    def __init__(self, net: Mapping[str, Any], cs: int, clip_len: int, frame_size: Sequence[int],
-                 lr: float = 1e-3, noise_std: float = 0.0, schedule: str = "constant",
+    def __init__(self, net: nn.Module, cs: int, clip_len: int, frame_size: Sequence[int],
+                 optimizer: OptimizerFactory | None = None, noise_std: float = 0.0, schedule: str = "constant",
                  windows_per_clip: int = 0, corruption: str = "gaussian") -> None:
         super().__init__()
         check_corruption(corruption, noise_std, "autoencoder", "noise_std")
-        self.save_hyperparameters()
-        self.net = build_net(net, cs=int(cs), frame_size=list(frame_size))
+        self.save_hyperparameters(ignore=["net", "optimizer"], logger=False)
+        if getattr(net, "cs", cs) != cs:
+            raise ValueError(f"autoencoder: the network's windows have CS={net.cs} frames, the task's cs={cs}")
+        self.net = net
+        self.optimizer_factory = optimizer or partial(torch.optim.Adam, lr=1e-3)
 
     @property
     def geometry(self) -> dict[str, Any]:
@@ -68,5 +76,5 @@ class TempCAEModule(pl.LightningModule):
         self._step(batch, "test")
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        opt = self.optimizer_factory(params=self.parameters())
         return with_schedule(opt, self.hparams.get("schedule", "constant"), self.trainer)

@@ -16,6 +16,15 @@ kept) for scales with fewer iterations and pixels; ``eta_c3d_scale`` (default: `
 η_C3D's factor apart, for scales where the classifier's pixel gradient does not shrink like the
 priors' (see :mod:`videogen3d.synthesis.objectives`). ``prior_gradient="residual"`` (ours) stops the
 tempCAE term's gradient through the decoder (:meth:`videogen3d.models.tempcae.TempCAE.decoded_error`).
+
+Our additions for the improved method (each off by default, so eq. 8 / 11 run as printed;
+:mod:`videogen3d.synthesis.transforms`): ``classifier`` may be a list (an ensemble: the target error
+is averaged over its members); ``jitter`` (a dict ``shift`` px, ``scale``, ``time_shift`` frames)
+resamples the video at random before each classifier forward; ``eta_tv`` weights a total-variation
+term; ``optimizer="normgd"`` steps ``lr`` along each video's RMS-normalised gradient;
+``coarse_factor``/``coarse_until`` average the gradient over ``f x f`` blocks for the first
+``coarse_until`` share of the iterations (coarse-to-fine); ``langevin`` adds Gaussian noise of that
+std after each step, decaying linearly to 0.
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.synthesis.objectives import norm_error, target_error
+from videogen3d.synthesis.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
 
 METHODS = ("ours", "comparison")
+OPTIMIZERS = ("gd", "adam", "normgd")
 PRIOR_GRADIENTS = ("full", "residual")
 
 
@@ -62,17 +73,19 @@ class PixelSynthesis(pl.LightningModule):
     ``synth/p_target`` (mean classifier probability mass on the target labels), all per video.
     """
 
-    def __init__(self, classifier: nn.Module, targets: torch.Tensor, clip_len: int, frame_size: Sequence[int], *,
+    def __init__(self, classifier: nn.Module | Sequence[nn.Module], targets: torch.Tensor, clip_len: int, frame_size: Sequence[int], *,
                  method: str = "ours", tempcae: nn.Module | None = None, eta_c3d: float = 10.0,
                  eta_tempcae: float = 10.0, eta_norm: float = 5.0, optimizer: str = "gd", lr: float = 0.01,
                  iterations: int = 50000, init_scale: float = 1.0, clamp: bool = True, channels: int = 3,
                  seed: int = 0, eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
-                 prior_gradient: str = "full") -> None:
+                 prior_gradient: str = "full", jitter: dict[str, float] | None = None, eta_tv: float = 0.0,
+                 coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
-        if optimizer not in ("gd", "adam"):
-            raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's) or 'adam'")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's), 'adam' "
+                             f"or 'normgd'")
         if method == "ours" and tempcae is None:
             raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
         self.method, self.optimizer_name, self.lr = method, optimizer, float(lr)
@@ -88,7 +101,23 @@ class PixelSynthesis(pl.LightningModule):
         self.eta_c3d = float(eta_c3d) * self.eta_c3d_scale
         self.eta_tempcae, self.eta_norm = (float(e) * self.eta_scale for e in (eta_tempcae, eta_norm))
         self.iterations, self.clamp = int(iterations), bool(clamp)
-        self.classifier = _frozen(classifier)
+        members = list(classifier) if isinstance(classifier, (list, tuple, nn.ModuleList)) else [classifier]
+        if not members:
+            raise ValueError("synthesis needs at least one classifier")
+        self.classifiers = nn.ModuleList([_frozen(c) for c in members])
+        self.classifier = self.classifiers[0]
+        self.jitter = {k: float((jitter or {}).get(k, 0.0)) for k in ("shift", "scale", "time_shift")}
+        unknown = set(jitter or {}) - set(self.jitter)
+        if unknown:
+            raise ValueError(f"synthesis jitter keys {sorted(unknown)} are unknown; expected {list(self.jitter)}")
+        if any(v < 0 for v in self.jitter.values()) or eta_tv < 0 or langevin < 0:
+            raise ValueError(f"synthesis jitter {self.jitter}, eta_tv={eta_tv} and langevin={langevin} must be >= 0")
+        if int(coarse_factor) < 1 or not 0.0 <= coarse_until <= 1.0:
+            raise ValueError(f"synthesis coarse_factor={coarse_factor} must be >= 1 and coarse_until={coarse_until} "
+                             f"in [0, 1]")
+        self.eta_tv, self.langevin = float(eta_tv), float(langevin)
+        self.coarse_factor, self.coarse_until = int(coarse_factor), float(coarse_until)
+        self._jitter_gen = torch.Generator().manual_seed(int(seed) + 1)
         self.tempcae = _frozen(tempcae) if (tempcae is not None and method == "ours") else None
         self.register_buffer("targets", targets.float())
         h, w = (int(frame_size[0]), int(frame_size[1]))
@@ -99,7 +128,7 @@ class PixelSynthesis(pl.LightningModule):
 
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)
-        self.classifier.eval()  # Lightning's fit() calls train(); the frozen networks stay in eval mode
+        self.classifiers.eval()  # Lightning's fit() calls train(); the frozen networks stay in eval mode
         if self.tempcae is not None:
             self.tempcae.eval()
         return self
@@ -107,9 +136,13 @@ class PixelSynthesis(pl.LightningModule):
     def losses(self, video: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-video terms ``(N,)``: ``l_c3d`` and ``l_tempcae`` (ours) or ``l_norm`` (comparison), and ``p_target``."""
         x = self.video if video is None else video
-        logits = self.classifier(x)
-        out = {"l_c3d": target_error(logits, self.targets),
-               "p_target": (logits.float().softmax(1) * (self.targets > 0)).sum(1)}
+        seen = jitter(x, **self.jitter, generator=self._jitter_gen) if self.training else x
+        logits = [c(seen) for c in self.classifiers]
+        l_c3d = torch.stack([target_error(lg, self.targets) for lg in logits]).mean(0)
+        p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
+        out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
+        if self.eta_tv > 0:
+            out["l_tv"] = total_variation(x)
         if self.method == "ours":
             out["l_tempcae"] = self.tempcae.decoded_error(  # type: ignore[union-attr]
                 x, residual=self.prior_gradient == "residual").float()
@@ -119,7 +152,8 @@ class PixelSynthesis(pl.LightningModule):
 
     def objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         prior = (self.eta_tempcae * terms["l_tempcae"] if self.method == "ours" else self.eta_norm * terms["l_norm"])
-        return (self.eta_c3d * terms["l_c3d"] + prior).sum()
+        tv = self.eta_tv * terms["l_tv"] if "l_tv" in terms else 0.0
+        return (self.eta_c3d * terms["l_c3d"] + prior + tv).sum()
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         terms = self.losses()
@@ -130,7 +164,21 @@ class PixelSynthesis(pl.LightningModule):
         self.log("synth/objective", loss / n, batch_size=n)
         return loss
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        g = self.video.grad
+        if g is None:
+            return
+        if self.coarse_factor > 1 and self.global_step < self.coarse_until * self.iterations:
+            g = coarse_gradient(g, self.coarse_factor)
+        if self.optimizer_name == "normgd":
+            g = normalise_gradient(g)
+        self.video.grad = g
+
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.langevin > 0:
+            with torch.no_grad():
+                std = self.langevin * max(0.0, 1.0 - self.global_step / max(1, self.iterations))
+                self.video.add_(torch.randn(self.video.shape, generator=self._jitter_gen).to(self.video) * std)
         if self.clamp:
             with torch.no_grad():
                 self.video.clamp_(-1.0, 1.0)
@@ -138,6 +186,8 @@ class PixelSynthesis(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.optimizer_name == "gd":  # eq. 8 / 11: the η are inside the objective
             return torch.optim.SGD([self.video], lr=1.0, momentum=0.0)
+        if self.optimizer_name == "normgd":  # the gradient is normalised in on_before_optimizer_step
+            return torch.optim.SGD([self.video], lr=self.lr, momentum=0.0)
         return torch.optim.Adam([self.video], lr=self.lr)
 
     def train_dataloader(self) -> DataLoader:
@@ -148,6 +198,9 @@ class PixelSynthesis(pl.LightningModule):
         return {"method": self.method, "iterations": self.iterations, "optimizer": self.optimizer_name,
                 "eta_c3d": self.eta_c3d, "eta_tempcae": self.eta_tempcae if self.method == "ours" else None,
                 "eta_norm": self.eta_norm if self.method == "comparison" else None,
-                "lr": self.lr if self.optimizer_name == "adam" else None, "eta_scale": self.eta_scale,
+                "lr": self.lr if self.optimizer_name != "gd" else None, "eta_scale": self.eta_scale,
                 "eta_c3d_scale": self.eta_c3d_scale,
-                "prior_gradient": self.prior_gradient if self.method == "ours" else None}
+                "prior_gradient": self.prior_gradient if self.method == "ours" else None,
+                "classifiers": len(self.classifiers), "jitter": self.jitter if any(self.jitter.values()) else None,
+                "eta_tv": self.eta_tv or None, "langevin": self.langevin or None,
+                "coarse": [self.coarse_factor, self.coarse_until] if self.coarse_factor > 1 else None}

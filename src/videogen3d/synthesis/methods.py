@@ -1,0 +1,97 @@
+"""Synthesis methods as config: ``synthesis.method_defs`` names each method and what it is built from.
+
+A definition holds
+
+- ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
+  (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
+  ``classifier_robust``; several: an ensemble);
+- any :class:`videogen3d.tasks.synthesis.PixelSynthesis` setting (``optimizer``, ``lr``,
+  ``iterations``, ``eta_*``, ``jitter``, ``eta_tv``, ``coarse_factor``, ``langevin``, ...), which
+  replaces the global ``synthesis.<key>`` for this method only;
+- ``base`` + ``ablate``: another method's definition with the named components switched off
+  (:data:`ABLATIONS`), so an ablation row differs from its base in exactly those components.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs"]
+
+# PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
+SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
+                  "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
+                  "coarse_until", "langevin")
+_META = ("label", "prior", "autoencoder", "classifiers", "base", "ablate")
+
+
+def _no_robust(spec: dict[str, Any]) -> None:
+    spec["classifiers"] = list(dict.fromkeys("classifier" if c == "classifier_robust" else c
+                                             for c in spec["classifiers"]))
+
+
+# component -> how a definition is changed to switch it off
+ABLATIONS = {
+    "robust": _no_robust,                                                   # the standard C3D instead
+    "ensemble": lambda s: s.update(classifiers=s["classifiers"][:1]),      # its first member alone
+    "jitter": lambda s: s.update(jitter=None),
+    "tv": lambda s: s.update(eta_tv=0.0),
+    "langevin": lambda s: s.update(langevin=0.0),
+    "coarse": lambda s: s.update(coarse_factor=1, coarse_until=0.0),
+    "dae": lambda s: s.update(autoencoder="autoencoder", prior_gradient="full"),  # the seed's plain tempCAE
+    "prior": lambda s: s.update(prior="norm", autoencoder=None, eta_norm=0.0),    # no prior at all
+    "step": lambda s: s.update(optimizer="gd"),                                     # the seed's plain GD
+}
+
+
+def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The full definition of method ``name`` (``base`` followed, ``ablate`` applied), with defaults:
+    ``classifiers: [classifier]``, ``autoencoder: autoencoder`` for the tempCAE prior, none for the norm."""
+    if name not in defs:
+        raise ValueError(f"synthesis method {name!r} is not defined; synthesis.method_defs has {list(defs)}")
+    if name in _seen:
+        raise ValueError(f"synthesis.method_defs.{name}: its base chain loops ({' -> '.join(_seen + (name,))})")
+    raw = dict(defs[name] or {})
+    unknown = set(raw) - set(_META) - set(SYNTHESIS_KEYS)
+    if unknown:
+        raise ValueError(f"synthesis.method_defs.{name} has unknown keys {sorted(unknown)}; expected some of "
+                         f"{sorted(_META + SYNTHESIS_KEYS)}")
+    spec = copy.deepcopy(resolve_method(defs, raw["base"], _seen + (name,))) if raw.get("base") else {}
+    spec.pop("ablate", None)
+    spec.pop("label", None)
+    spec.update({k: copy.deepcopy(v) for k, v in raw.items() if k not in ("base", "ablate")})
+    spec.setdefault("prior", "tempcae")
+    if spec["prior"] not in ("tempcae", "norm"):
+        raise ValueError(f"synthesis.method_defs.{name}.prior={spec['prior']!r}; expected 'tempcae' (eq. 8) or "
+                         f"'norm' (eq. 11)")
+    spec.setdefault("classifiers", ["classifier"])
+    spec["classifiers"] = list(spec["classifiers"])
+    spec.setdefault("autoencoder", "autoencoder" if spec["prior"] == "tempcae" else None)
+    ablate = list(raw.get("ablate") or [])
+    bad = [a for a in ablate if a not in ABLATIONS]
+    if bad:
+        raise ValueError(f"synthesis.method_defs.{name}.ablate names unknown components {bad}; expected some of "
+                         f"{list(ABLATIONS)}")
+    for component in ablate:
+        ABLATIONS[component](spec)
+    if spec["prior"] == "norm":
+        spec["autoencoder"] = None
+    spec["ablate"] = ablate or None
+    for c in spec["classifiers"]:
+        if c not in ("classifier", "classifier_robust"):
+            raise ValueError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected 'classifier' or "
+                             f"'classifier_robust'")
+    if spec["autoencoder"] not in (None, "autoencoder", "autoencoder_dae"):
+        raise ValueError(f"synthesis.method_defs.{name}.autoencoder={spec['autoencoder']!r}; expected "
+                         f"'autoencoder' or 'autoencoder_dae'")
+    return spec
+
+
+def synthesis_kwargs(global_cfg: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """PixelSynthesis keyword arguments: the global ``synthesis.<key>`` values, replaced by the method's own."""
+    kwargs = {k: global_cfg[k] for k in SYNTHESIS_KEYS if k in global_cfg}
+    kwargs.update({k: spec[k] for k in SYNTHESIS_KEYS if k in spec})
+    kwargs["method"] = "ours" if spec["prior"] == "tempcae" else "comparison"
+    kwargs["iterations"] = int(kwargs.get("iterations", 1))
+    return kwargs

@@ -1,0 +1,68 @@
+"""Per-step transformations and extra priors of the improved synthesis method (ours, not the seed's).
+
+- :func:`jitter`: transformation robustness (Olah et al. 2017, "Feature Visualization"): at every step
+  the classifier sees the video randomly shifted in space and time and rescaled, one draw per video,
+  so only features that survive small moves lower the loss (adversarial pixel patterns do not).
+- :func:`total_variation`: mean absolute difference of neighbouring pixels (space and time).
+- :func:`coarse_gradient`: the coarse phase of a coarse-to-fine schedule: the gradient averaged over
+  ``factor x factor`` pixel blocks, i.e. gradient descent on a video of ``1/factor`` the resolution.
+- :func:`normalise_gradient`: each video's gradient divided by its RMS (normalised gradient steps).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient"]
+
+
+def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """``video (N, C, T, H, W)`` resampled per video by a random affine map: translation of up to
+    ``shift`` pixels in x and y, zoom by a factor in ``[1 - scale, 1 + scale]``, shift of up to
+    ``time_shift`` frames; borders repeat the edge pixels. All zero: ``video`` itself."""
+    if shift == 0 and scale == 0 and time_shift == 0:
+        return video
+    n, _, t, h, w = video.shape
+    dev = video.device
+
+    def u(lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
+        return torch.rand(n, generator=generator).to(dev) * (hi - lo) + lo
+
+    zoom = 1.0 + scale * u()
+    theta = torch.zeros(n, 3, 4, device=dev)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / zoom
+    theta[:, 2, 2] = 1.0
+    theta[:, 0, 3] = shift * u() * 2 / w  # grid units: 2 per frame width
+    theta[:, 1, 3] = shift * u() * 2 / h
+    theta[:, 2, 3] = time_shift * u() * 2 / t
+    grid = F.affine_grid(theta, list(video.shape), align_corners=False)
+    return F.grid_sample(video, grid.to(video.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def total_variation(video: torch.Tensor) -> torch.Tensor:
+    """Per video ``(N,)``: mean absolute difference between neighbours along H, W and T."""
+    v = video.float()
+    dh = (v[:, :, :, 1:] - v[:, :, :, :-1]).abs().mean(dim=(1, 2, 3, 4))
+    dw = (v[..., 1:] - v[..., :-1]).abs().mean(dim=(1, 2, 3, 4))
+    dt = (v[:, :, 1:] - v[:, :, :-1]).abs().mean(dim=(1, 2, 3, 4)) if v.shape[2] > 1 else torch.zeros_like(dh)
+    return dh + dw + dt
+
+
+def coarse_gradient(grad: torch.Tensor, factor: int) -> torch.Tensor:
+    """``grad (N, C, T, H, W)`` averaged over ``factor x factor`` blocks of each frame (H, W divisible)."""
+    if factor <= 1:
+        return grad
+    n, c, t, h, w = grad.shape
+    if h % factor or w % factor:
+        raise ValueError(f"coarse-to-fine factor={factor} must divide the frame size {w}x{h} (WxH)")
+    g = F.avg_pool2d(grad.transpose(1, 2).reshape(n * t, c, h, w), factor)
+    g = F.interpolate(g, scale_factor=factor, mode="nearest")
+    return g.view(n, t, c, h, w).transpose(1, 2).contiguous()
+
+
+def normalise_gradient(grad: torch.Tensor) -> torch.Tensor:
+    """Each video's gradient divided by its root mean square (a step of ``lr`` moves a pixel by ~``lr``)."""
+    rms = grad.flatten(1).pow(2).mean(dim=1).sqrt().clamp_min(1e-12)
+    return grad / rms.view(-1, *([1] * (grad.dim() - 1)))
