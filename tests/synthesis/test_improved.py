@@ -8,9 +8,9 @@ from _synth_helpers import C3D_MODULE, C3D_NET, build
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.synthesis.methods import ABLATIONS, resolve_method, synthesis_kwargs
-from videogen3d.synthesis.objectives import parse_targets
-from videogen3d.synthesis.robust import cross_entropy_sum, pgd_attack
-from videogen3d.synthesis.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
+from videogen3d.losses.synthesis import parse_targets
+from videogen3d.losses.robust import cross_entropy_sum, pgd_attack
+from videogen3d.data.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.synthesis import PixelSynthesis
 

@@ -5,7 +5,7 @@ import torch
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.metrics.frechet import FeatureFrechetDistance, frechet_distance
-from videogen3d.synthesis.objectives import norm_error, parse_target, parse_targets, primary_labels, target_error
+from videogen3d.losses.synthesis import norm_error, parse_target, parse_targets, primary_labels, target_error
 
 
 def test_single_and_multi_label_targets():

@@ -9,7 +9,7 @@ from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.data.video_io import read_video
 from videogen3d.models.tempcae import clip_windows
 from videogen3d.synthesis.checkpoints import GeometryMismatchError, MissingCheckpointError, load_autoencoder, load_classifier
-from videogen3d.synthesis.objectives import parse_targets
+from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.outputs import write_synthesis
 from videogen3d.tasks.synthesis import PixelSynthesis
 

@@ -12,7 +12,7 @@ level each, each after the first halving H and W).
 (``T - CS + 1`` windows) and averages the squared error (the training MSE);
 :meth:`TempCAE.decoded_error` is the decoded error ``L_tempCAE`` of eq. 7 as synthesis uses it:
 the sum over every window of its squared error, divided by the video's pixel count ``C*T*H*W``
-(the normalisation shared with the L2-norm prior; see :mod:`videogen3d.synthesis.objectives`).
+(the normalisation shared with the L2-norm prior; see :mod:`videogen3d.losses.synthesis`).
 """
 
 from __future__ import annotations

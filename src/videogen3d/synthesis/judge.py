@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from videogen3d.metrics.frechet import FeatureFrechetDistance
-from videogen3d.synthesis.objectives import primary_labels
+from videogen3d.losses.synthesis import primary_labels
 
 __all__ = ["background_deviation", "judge_clips", "real_reference", "evaluate_videos"]
 

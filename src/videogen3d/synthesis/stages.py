@@ -43,7 +43,7 @@ from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
 from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
-from videogen3d.synthesis.objectives import parse_targets, primary_labels
+from videogen3d.losses.synthesis import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
 from videogen3d.tasks.synthesis import PixelSynthesis

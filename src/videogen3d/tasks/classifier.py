@@ -25,7 +25,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from videogen3d.data.noise import check_corruption, corrupt
-from videogen3d.synthesis.robust import check_adversarial, cross_entropy_sum, pgd_attack
+from videogen3d.losses.robust import check_adversarial, cross_entropy_sum, pgd_attack
 
 __all__ = ["VideoClassifier", "OptimizerFactory", "with_schedule"]
 

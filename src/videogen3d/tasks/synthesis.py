@@ -14,11 +14,11 @@ After each step the pixels are clamped to [-1, 1], the range the networks were t
 (our choice; the seed does not say). ``eta_scale`` multiplies all three η (Table 1's ratios
 kept) for scales with fewer iterations and pixels; ``eta_c3d_scale`` (default: ``eta_scale``) sets
 η_C3D's factor apart, for scales where the classifier's pixel gradient does not shrink like the
-priors' (see :mod:`videogen3d.synthesis.objectives`). ``prior_gradient="residual"`` (ours) stops the
+priors' (see :mod:`videogen3d.losses.synthesis`). ``prior_gradient="residual"`` (ours) stops the
 tempCAE term's gradient through the decoder (:meth:`videogen3d.models.tempcae.TempCAE.decoded_error`).
 
 Our additions for the improved method (each off by default, so eq. 8 / 11 run as printed;
-:mod:`videogen3d.synthesis.transforms`): ``classifier`` may be a list (an ensemble: the target error
+:mod:`videogen3d.data.transforms`): ``classifier`` may be a list (an ensemble: the target error
 is averaged over its members); ``jitter`` (a dict ``shift`` px, ``scale``, ``time_shift`` frames)
 resamples the video at random before each classifier forward; ``eta_tv`` weights a total-variation
 term; ``optimizer="normgd"`` steps ``lr`` along each video's RMS-normalised gradient;
@@ -36,8 +36,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from videogen3d.synthesis.objectives import norm_error, target_error
-from videogen3d.synthesis.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
+from videogen3d.losses.synthesis import norm_error, target_error
+from videogen3d.data.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
 
