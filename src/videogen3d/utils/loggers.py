@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import netrc
 import os
@@ -13,9 +14,17 @@ from pytorch_lightning.loggers import WandbLogger
 log = logging.getLogger(__name__)
 
 
-def _suffix(text: str | None, sep: str = "_") -> str:
-    """``sep + text``, or nothing for an empty text: run and job names that append the overrides."""
-    return f"{sep}{text}" if text else ""
+def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
+    """``sep + text``, or nothing for an empty text: run and job names that append the overrides.
+
+    A text past ``limit`` characters is cut and given a hash of the whole, so a long override list
+    still makes a valid folder name (255 bytes at most) that differs between jobs.
+    """
+    if not text:
+        return ""
+    if len(text) > limit:
+        text = f"{text[:limit - 9]}~{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return f"{sep}{text}"
 
 
 # `${vg3d.suffix:${hydra.job.override_dirname}}` in conf/hydra and conf/logger: Hydra resolves those
