@@ -87,4 +87,5 @@ def test_report_logs_a_wandb_table_offline(tiny_multirun, tmp_path, monkeypatch)
     assert "video" in data["columns"] and "strip" in data["columns"] and len(data["data"]) == 2
     status = data["columns"].index("status")
     assert sorted(r[status] for r in data["data"]) == ["failed", "finished"]
-    assert list(runs[0].rglob("*.mp4")), "the comparison video travels with the table"
+    cells = {r[status]: (r[data["columns"].index("video")], r[data["columns"].index("strip")]) for r in data["data"]}
+    assert cells["finished"] == ["Video", "Image"] and cells["failed"] == [None, None]

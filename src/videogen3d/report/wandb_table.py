@@ -38,7 +38,7 @@ def log_grid_table(rows: list[dict[str, Any]], out: str | os.PathLike, files: di
 
 
 def _plain(value: Any) -> Any:
-    """Table cells: numbers and strings; None as an empty string (a column keeps one type)."""
+    """Table cells: numbers, strings and None (W&B's columns are optional-typed)."""
     if value is None:
-        return ""
+        return None
     return value if isinstance(value, (int, float, str)) else str(value)
