@@ -65,10 +65,8 @@ def test_trial_composes_to_its_pinned_values(trial, compose_trial):
 
 
 @pytest.mark.parametrize("family", ["A", "B"])
-def test_glob_picks_the_trials_and_never_the_base_files(family):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        options = GlobalHydra.instance().config_loader().get_group_options("experiment")
+def test_glob_picks_the_trials_and_never_the_base_files(family, compose_trial):
+    options = GlobalHydra.instance().config_loader().get_group_options("experiment")  # as Hydra's glob sees them
     override = OverridesParser.create().parse_overrides([f"experiment=glob({family}-*)"])[0]
     picked = override.value().filter(options)
     assert sorted(picked) == sorted(t for t in TRIALS if t.startswith(family))
