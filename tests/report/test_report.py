@@ -88,4 +88,4 @@ def test_report_logs_a_wandb_table_offline(tiny_multirun, tmp_path, monkeypatch)
     status = data["columns"].index("status")
     assert sorted(r[status] for r in data["data"]) == ["failed", "finished"]
     cells = {r[status]: (r[data["columns"].index("video")], r[data["columns"].index("strip")]) for r in data["data"]}
-    assert cells["finished"] == ["Video", "Image"] and cells["failed"] == [None, None]
+    assert cells["finished"] == ("Video", "Image") and cells["failed"] == (None, None)

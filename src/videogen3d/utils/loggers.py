@@ -71,7 +71,12 @@ def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
     for key in sorted(metrics):
         log.info("final %s = %.6g", key, metrics[key])
     for lg in loggers:
-        lg.log_metrics(metrics, step=step)
-        if isinstance(lg, WandbLogger):
-            lg.experiment.summary.update(metrics)  # the run table's columns in the W&B dashboard
-        lg.save()
+        try:
+            lg.log_metrics(metrics, step=step)
+            if isinstance(lg, WandbLogger):
+                lg.experiment.summary.update(metrics)  # the run table's columns in the W&B dashboard
+            lg.save()
+        except ValueError as err:
+            # ddp_spawn: the CSV was written by a child process whose columns this process's logger
+            # does not know; the values are still in the log file and summary.json
+            log.warning("final metrics not sent to %s: %s", type(lg).__name__, err)
