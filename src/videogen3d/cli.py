@@ -8,6 +8,7 @@
                          [--window N --overlap K] [--size train|source|HxW] [--device cpu|cuda]
     videogen3d evaluate CKPT [--split val|test] [--json out.json] [key=value | group=option ...]
     videogen3d check FILE...
+    videogen3d report RUN_OR_MULTIRUN_DIR... [--out DIR] [--no-quality] [--wandb]
 
 Outputs that exist are refused unless ``--overwrite``; an output that is one of the inputs always is.
 A checkpoint holding more than tensors is refused unless ``--trust-checkpoint``.
@@ -87,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="decode video files and say which are unreadable and why")
     c.add_argument("files", nargs="+", metavar="FILE")
+    from videogen3d.report.cli import add_report_parser, run_report
+
+    add_report_parser(sub)
+    COMMANDS["report"] = run_report
     return p
 
 

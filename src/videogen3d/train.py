@@ -6,7 +6,10 @@ tests and notebooks can call it with a config from ``hydra.compose``.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +20,52 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
 from videogen3d.utils.config import check_config, instantiate_group
+from videogen3d.utils.io import atomic_path
+from videogen3d.utils.loggers import log_final
 from videogen3d.utils.task_config import build_task, check_task
+
+SUMMARY_FILE = "summary.json"  # per run: status, wall time, final metrics (read by `videogen3d report`)
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit (and optionally test) one run; returns its final metrics and the paths it wrote."""
+    """Fit (and optionally test) one run; returns its final metrics and the paths it wrote.
+
+    ``<output_dir>/summary.json`` records the run's status (``running``, then ``finished``,
+    ``stopped`` when it ended before ``max_epochs``, or ``failed`` with the error), its wall time and
+    final metrics, so a report over a multirun lists every job, failed ones included.
+    """
+    start = time.time()
+    summary = {"run_name": cfg.get("run_name"), "experiment_id": cfg.get("experiment_id"),
+               "status": "running", "started": start}
+    _write_summary(cfg, summary)
+    try:
+        results = _train(cfg)
+    except BaseException as err:  # KeyboardInterrupt too: the run is listed as failed, never dropped
+        summary.update(status="failed", error=f"{type(err).__name__}: {err}", wall_s=time.time() - start,
+                       traceback=traceback.format_exc(limit=8))
+        _write_summary(cfg, summary)
+        raise
+    max_epochs = cfg.trainer.get("max_epochs")
+    done = results.pop("_completed_epochs")
+    stopped = results.pop("_interrupted") or (max_epochs not in (None, -1) and done < max_epochs
+                                              and not cfg.trainer.get("fast_dev_run"))
+    summary.update(status="stopped" if stopped else "finished", wall_s=time.time() - start,
+                   epochs_done=done, max_epochs=max_epochs, results=results)
+    _write_summary(cfg, summary)
+    return results
+
+
+def _write_summary(cfg: DictConfig, summary: dict[str, Any]) -> None:
+    out = cfg.get("paths", {}).get("output_dir")
+    if not out:
+        return
+    with atomic_path(Path(out) / SUMMARY_FILE) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1, default=str))
+
+
+def _train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)
     check_task(cfg)
     if cfg.get("seed") is not None:
@@ -46,9 +88,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(run_config, resolve=True))  # type: ignore[arg-type]
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    # a checkpoint to resume from may come from elsewhere: tensors and plain values only, unless trusted
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"),
+                weights_only=not cfg.get("trust_checkpoint", False))
     results: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     results["global_step"], results["epochs"] = trainer.global_step, trainer.current_epoch
+    # epochs whose training loop ran to the end (current_epoch is one past the last after fit)
+    results["_completed_epochs"] = trainer.current_epoch
+    results["_interrupted"] = bool(trainer.interrupted)
+    results["params/generator"] = sum(p.numel() for p in module.generator.parameters())
+    disc = getattr(module, "disc", None)
+    results["params/disc"] = sum(p.numel() for p in disc.parameters()) if disc is not None else 0
 
     if cfg.get("test"):
         ckpt = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
@@ -59,6 +109,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         results.update(baseline_psnr(datamodule))
     results.update(_written_paths(trainer))
     if trainer.is_global_zero:
+        log_final(trainer.loggers, results, step=trainer.global_step)
         _print_summary(results)
     return results
 

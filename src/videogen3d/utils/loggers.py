@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import netrc
 import os
 from typing import Any
 
+from omegaconf import OmegaConf
 from pytorch_lightning.loggers import WandbLogger
 
 log = logging.getLogger(__name__)
+
+
+def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
+    """``sep + text``, or nothing for an empty text: run and job names that append the overrides.
+
+    A text past ``limit`` characters is cut and given a hash of the whole, so a long override list
+    still makes a valid folder name (255 bytes at most) that differs between jobs.
+    """
+    if not text:
+        return ""
+    if len(text) > limit:
+        text = f"{text[:limit - 9]}~{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return f"{sep}{text}"
+
+
+# `${vg3d.suffix:${hydra.job.override_dirname}}` in conf/hydra and conf/logger: Hydra resolves those
+# keys after train.py imported this package, so the resolver is registered by then.
+if not OmegaConf.has_resolver("vg3d.suffix"):
+    OmegaConf.register_new_resolver("vg3d.suffix", _suffix)
 
 
 def wandb_credentials_present() -> bool:
@@ -32,3 +53,30 @@ def wandb_logger(offline: bool | None = None, **kwargs: Any) -> WandbLogger:
         if offline:
             log.info("W&B: no API key found (or WANDB_MODE=%s); logging offline", mode or "unset")
     return WandbLogger(offline=offline, **kwargs)
+
+
+def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
+    """Send a run's end results (final val metrics, test metrics, baselines) to every logger and the log file.
+
+    Per-epoch metrics are already in the loggers; these are the values the terminal summary prints,
+    under ``final/<key>`` (val and train metrics as they ended) or their own key (``baseline/*``,
+    ``test/*``), so a CSV, TensorBoard or W&B reader sees the baselines beside the model.
+    """
+    metrics: dict[str, float] = {}
+    for key, value in results.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or key.startswith("_"):
+            continue
+        name = key if key.split("/")[0] in ("baseline", "test", "params") else f"final/{key}"
+        metrics[name] = float(value)
+    for key in sorted(metrics):
+        log.info("final %s = %.6g", key, metrics[key])
+    for lg in loggers:
+        try:
+            lg.log_metrics(metrics, step=step)
+            if isinstance(lg, WandbLogger):
+                lg.experiment.summary.update(metrics)  # the run table's columns in the W&B dashboard
+            lg.save()
+        except ValueError as err:
+            # ddp_spawn: the CSV was written by a child process whose columns this process's logger
+            # does not know; the values are still in the log file and summary.json
+            log.warning("final metrics not sent to %s: %s", type(lg).__name__, err)
