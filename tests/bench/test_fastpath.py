@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 
 from videogen3d.bench.fastpath import FastPath, cpu_threads
 from videogen3d.bench.flops import count_flops, mfu, peak_bf16_flops
-from videogen3d.tasks.build import build_task
+from videogen3d.utils.task_config import build_task
 
 
 def test_peaks_match_device_names_and_unknown_devices_get_none():
