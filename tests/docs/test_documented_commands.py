@@ -79,9 +79,13 @@ def test_the_documentation_shows_commands_and_every_kind_has_a_runner():
 
 # ------------------------------------------------------------------------------------ sandbox
 def _write_video(path: Path, n: int = 16, size: int = 32, seed: int = 0) -> None:
-    from conftest import encode_mp4, smooth_frames
+    """With the suite's own PyAV writer (tests/conftest.py, loaded by path: ``conftest`` names several)."""
+    import importlib.util
 
-    encode_mp4(path, smooth_frames(n, (size, size), seed), fps=10)
+    spec = importlib.util.spec_from_file_location("_root_conftest", REPO / "tests" / "conftest.py")
+    root = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root)
+    root.encode_mp4(path, root.smooth_frames(n, (size, size), seed), fps=10)
 
 
 @pytest.fixture(scope="module")

@@ -58,9 +58,10 @@ def build_module(cfg, method: str, device: torch.device, iterations: int):
     t, hw = int(src.clip_len), tuple(int(v) for v in src.frame_size)
     names = _class_names()
     targets = torch.eye(len(names))  # every class once: the 11 single-label targets of Table 1
-    clf = instantiate(cfg.classifier.net, num_classes=len(names), clip_len=t, frame_size=hw)
+    clf = instantiate(cfg.classifier.module.net, num_classes=len(names), clip_len=t, frame_size=hw)
     kind, prior = METHODS[method]
-    cae = instantiate(cfg.autoencoder.net, cs=int(cfg.autoencoder.cs), frame_size=hw) if kind == "ours" else None
+    cae = (instantiate(cfg.autoencoder.module.net, cs=int(cfg.autoencoder.module.cs), frame_size=hw)
+           if kind == "ours" else None)
     s = cfg.synthesis
     kw = _kwargs(PixelSynthesis.__init__, method=kind, tempcae=cae, eta_c3d=s.eta_c3d, eta_tempcae=s.eta_tempcae,
                  eta_norm=s.eta_norm, optimizer=s.optimizer, lr=s.lr, iterations=iterations,
