@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     for q in (bp, bl):
         q.add_argument("--out", required=True, help="the manifest CSV to write")
         q.add_argument("--on-bad-file", choices=("error", "skip"), default="error")
-        q.add_argument("--relative", action="store_true", help="paths relative to the manifest's folder")
+        q.add_argument("--relative", action="store_true", help="also write files outside the manifest's folder relative to it (inside ones always are)")
         q.add_argument("--fps", type=float, help="rate for encoding frame folders without frames.json")
 
     t = sub.add_parser("translate", help="apply a trained generator to a whole video (sliding windows)")

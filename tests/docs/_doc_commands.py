@@ -76,7 +76,9 @@ def markdown_commands(path: Path) -> list[Command]:
             continue
         for span in re.findall(r"`([^`]+)`", line):
             span = span.strip()
-            synopsis = "<" in span.replace("<run>", "") or "[" in span.split(" ", 2)[-1][:1]
+            synopsis = ("<" in span.replace("<run>", "").replace("<date>_<time>", "")
+                        or "[" in span.split(" ", 2)[-1][:1]
+                        or (span.startswith("videogen3d ") and len(span.split()) < 3))  # `videogen3d report`: a name
             if span.startswith(("python train.py", "python synth.py", "videogen3d ", "python -m videogen3d")) \
                     and not synopsis:  # `python -m videogen3d.bench <name> [options]` describes, it is no line
                 inline.append(Command(f"{rel}:{lineno}", _strip_comment(span)))

@@ -104,9 +104,13 @@ def sandbox_template(tmp_path_factory, shared_data_dir) -> Path:
     _write_video(root / "real.mp4", n=20, seed=41)
     from videogen3d.cli import main as cli
 
-    assert cli(["build", "pairs", "--cond", str(root / "data/sticks"), "--target", str(root / "data/dancers"),
-                "--out", str(root / "pairs.csv")]) == 0
-    assert cli(["split", str(root / "clips/c1.mp4"), "--out", str(root / "frames")]) == 0
+    cwd = Path.cwd()
+    os.chdir(root)  # relative paths, as the README's lines write them (a manifest may not point outside)
+    try:
+        assert cli(["build", "pairs", "--cond", "data/sticks", "--target", "data/dancers", "--out", "pairs.csv"]) == 0
+        assert cli(["split", "clips/c1.mp4", "--out", "frames"]) == 0
+    finally:
+        os.chdir(cwd)
     (root / "frames" / "c1").rename(root / "frames" / "dance01")
     run = root / "logs" / "train" / "runs" / "r1"
     shrink = [f"{k}={v}" for k, v in SHRINK.items() if k not in ("trainer.fast_dev_run", "disc.ndf")]
@@ -116,6 +120,7 @@ def sandbox_template(tmp_path_factory, shared_data_dir) -> Path:
                           cwd=root, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (run / "checkpoints" / "last.ckpt").is_file() and (run / ".hydra" / "config.yaml").is_file()
+    shutil.copytree(run, root / "logs" / "multiruns" / "m1" / "0_r1_seed42")  # `<date>_<time>`: a multirun
     return root
 
 
@@ -128,7 +133,8 @@ def sandbox(sandbox_template, tmp_path, monkeypatch) -> Path:
 
 
 def _fill(line: str) -> str:
-    return line.replace("<run>", "r1")
+    """The documentation's placeholders, filled with the sandbox's run and multirun."""
+    return line.replace("<run>", "r1").replace("<date>_<time>", "m1")
 
 
 # --------------------------------------------------------------------------------- train.py

@@ -91,7 +91,8 @@ def test_build_pairs_of_frame_folders_encodes_them_once(tmp_path):
         build_pairs(tmp_path / "cond", tmp_path / "target", tmp_path / "m.csv")
     shutil.rmtree(tmp_path / "cond" / "y2")
     report = build_pairs(tmp_path / "cond", tmp_path / "target", tmp_path / "m.csv")
-    videos = [Path(r["cond"]) for r in report.rows]
+    videos = [tmp_path / r["cond"] for r in report.rows]  # inside the manifest's folder: written relative
+    assert [r["cond"] for r in report.rows] == ["m_videos/cond/x.mp4", "m_videos/cond/y.mp4"]
     assert [v.parent for v in videos] == [tmp_path / "m_videos" / "cond"] * 2
     frames, fps = read_video(videos[1])
     assert len(frames) == 11 and fps == pytest.approx(6)

@@ -78,7 +78,12 @@ def _as_video(entry: Path, frames: int, video_dir: Path, fps: float | None) -> P
 
 
 def _path_text(p: Path, manifest: Path, relative: bool) -> str:
-    return os.path.relpath(p.resolve(), manifest.resolve().parent) if relative else str(p.resolve())
+    """A file inside the manifest's folder is written relative to it (portable, and accepted by the
+    datasets, which refuse paths outside the manifest's folder unless ``allow_outside=true``); one
+    outside is written absolute, or relative with ``..`` when ``relative``."""
+    folder = manifest.resolve().parent
+    inside = p.resolve().is_relative_to(folder)
+    return os.path.relpath(p.resolve(), folder) if relative or inside else str(p.resolve())
 
 
 def _write_csv(manifest: Path, header: list[str], rows: list[dict]) -> None:
