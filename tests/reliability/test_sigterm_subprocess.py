@@ -16,7 +16,7 @@ import torch
 from videogen3d.utils.compose import REPO
 
 ARGS = ["dataset.source.num_sequences=6", "dataset.source.num_frames=16", "dataset.frame_size=32",
-        "dataset.clip_len=4", "dataset.batch_size=2", "dataset.train_clips_per_epoch=60", "generator.ngf=4",
+        "dataset.clip_len=4", "dataset.batch_size=2", "dataset.train_clips_per_epoch=400", "generator.ngf=4",
         "trainer.max_epochs=1", "trainer.accelerator=cpu", "trainer.limit_val_batches=1", "baselines=false",
         "callbacks.progress_bar=null", "callbacks.sample_media=null", "logger=csv"]
 
@@ -50,10 +50,10 @@ def test_sigterm_saves_a_mid_epoch_checkpoint_exits_nonzero_and_resumes(tmp_path
     assert rc == 128 + signal.SIGTERM, "".join(lines[-30:])
     last = tmp_path / "logs" / "train" / "runs" / "first" / "checkpoints" / "last.ckpt"
     state = torch.load(last, weights_only=True)
-    assert 0 < state["global_step"] < 30 and state["epoch"] == 0  # mid-epoch, nothing lost
+    assert 0 < state["global_step"] < 200 and state["epoch"] == 0  # mid-epoch, nothing lost
 
     resumed = _train(tmp_path, "ckpt_path=last", "hydra.run.dir=" + str(tmp_path / "logs" / "train" / "runs" / "second"))
     out, _ = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, out[-3000:]
     final = torch.load(tmp_path / "logs" / "train" / "runs" / "second" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert final["global_step"] == 30 and final["epoch"] == 0
+    assert final["global_step"] == 200 and final["epoch"] == 0
