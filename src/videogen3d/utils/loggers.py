@@ -42,11 +42,18 @@ def wandb_credentials_present() -> bool:
         return False
 
 
-def wandb_logger(offline: bool | None = None, **kwargs: Any) -> WandbLogger:
+def wandb_logger(offline: bool | None = None, init_timeout: float = 60.0, **kwargs: Any) -> WandbLogger:
     """A ``WandbLogger`` that goes offline by itself when there is no API key or WANDB_MODE says so.
 
     Offline runs are written under ``save_dir/wandb`` and can be uploaded later with ``wandb sync``.
+    Online, ``init_timeout`` bounds how long ``wandb.init`` may wait for the server (a bad key or no
+    network then fails with W&B's own error instead of waiting at "setting up run").
     """
+    import wandb
+
+    if init_timeout <= 0:
+        raise ValueError(f"logger.wandb.init_timeout={init_timeout} must be > 0 seconds")
+    kwargs.setdefault("settings", wandb.Settings(init_timeout=float(init_timeout)))
     if offline is None:
         mode = os.environ.get("WANDB_MODE", "")
         offline = mode in ("offline", "dryrun", "disabled") or not wandb_credentials_present()
