@@ -10,19 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from videogen3d.data.frame_bank import FrameBank
+from videogen3d.utils.video import frame_hw
 
 log = logging.getLogger(__name__)
 
 
 def as_frame_size(frame_size) -> tuple[int, int]:
     """``64`` or ``[64, 96]`` (height, width) -> ``(64, 64)`` / ``(64, 96)``; refuses sizes below 16."""
-    try:
-        size = (int(frame_size),) * 2 if isinstance(frame_size, int) else tuple(int(s) for s in frame_size)
-    except (TypeError, ValueError):
-        size = ()
-    if len(size) != 2 or min(size) < 16:
-        raise ValueError(f"frame_size must be an int >= 16 or (height, width) each >= 16, got {frame_size!r}")
-    return size
+    return frame_hw(frame_size, min_side=16)
 
 
 def cache_key(params: dict) -> str:

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from videogen3d.data.cache import as_frame_size
 from videogen3d.data.frame_bank import FrameBank
 from videogen3d.data.slider import FrameSlider
+from videogen3d.utils.video import uint8_to_unit
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ class VideoDataModule(pl.LightningDataModule):
         if "start" in batch:  # bank_on_device: cut the clips here, from a device-resident bank
             bank = self._device_bank(int(batch["split"][0]), batch["start"].device)
             batch = clip_item(bank, self.slider, batch["start"])
-        return {k: v if k == "label" else v.float().div_(127.5).sub_(1.0) for k, v in batch.items()}
+        return {k: v if k == "label" else uint8_to_unit(v) for k, v in batch.items()}
 
     def _device_bank(self, split: int, device: torch.device) -> FrameBank:
         key = (split, str(device))

@@ -10,6 +10,7 @@ import torch
 from torchmetrics.image import PeakSignalNoiseRatio
 
 from videogen3d.metrics.video import video_to_frames
+from videogen3d.utils.video import uint8_to_unit
 
 
 @torch.no_grad()
@@ -19,7 +20,7 @@ def baseline_psnr(datamodule) -> dict[str, float]:
         return {}
     train_bank = datamodule.train_bank
     mean_frame = train_bank.target.float().mean(dim=0)  # (H, W, 3) in [0, 255]
-    mean_frame = (mean_frame / 127.5 - 1).permute(2, 0, 1)  # (3, H, W) in [-1, 1]
+    mean_frame = uint8_to_unit(mean_frame).permute(2, 0, 1)  # (3, H, W) in [-1, 1]
     identity, mean = PeakSignalNoiseRatio(data_range=1.0), PeakSignalNoiseRatio(data_range=1.0)
     for batch in datamodule.val_dataloader():
         batch = datamodule.on_after_batch_transfer(batch, 0)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from videogen3d.models.blocks import ConvNormAct, check_geometry
+from videogen3d.utils.video import frame_hw
 
 __all__ = ["C3D"]
 
@@ -36,7 +37,7 @@ class C3D(nn.Module):
             raise ValueError(f"C3D pools={pools} must lie in [1, {len(_WIDTHS)}]")
         if num_classes < 2:
             raise ValueError(f"C3D needs num_classes >= 2, got {num_classes}")
-        h, w = (frame_size, frame_size) if isinstance(frame_size, int) else (int(frame_size[0]), int(frame_size[1]))
+        h, w = frame_hw(frame_size)
         t_factor, s_factor = 2 ** (pools - 1), 2 ** pools
         check_geometry(f"C3D(pools={pools})", clip_len, (h, w), t_factor, s_factor)
         self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), (h, w)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from videogen3d.models.blocks import activation, check_geometry
+from videogen3d.utils.video import frame_hw
 
 __all__ = ["TempCAE", "clip_windows"]
 
@@ -59,7 +60,7 @@ class TempCAE(nn.Module):
     def __init__(self, cs: int = 4, frame_size: int | Sequence[int] = (96, 128), in_channels: int = 3, *,
                  widths: Sequence[int] = (64, 128, 128), norm: str = "batch", act: str = "relu") -> None:
         super().__init__()
-        h, w = (frame_size, frame_size) if isinstance(frame_size, int) else (int(frame_size[0]), int(frame_size[1]))
+        h, w = frame_hw(frame_size)
         n_down = len(widths) - 1
         check_geometry(f"TempCAE({len(widths)} levels)", cs, (h, w), 1, 2 ** n_down)
         self.cs, self.frame_size, self.in_channels = int(cs), (h, w), int(in_channels)

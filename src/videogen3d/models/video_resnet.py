@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from videogen3d.models.blocks import ConvNormAct, ResBlock3d, check_geometry
+from videogen3d.utils.video import frame_hw
 
 __all__ = ["VideoResNetClassifier"]
 
@@ -29,7 +30,7 @@ class VideoResNetClassifier(nn.Module):
                  in_channels: int = 3, *, widths: Sequence[int] = (32, 64, 128, 256), blocks_per_stage: int = 1,
                  norm: str = "batch", dropout: float = 0.2) -> None:
         super().__init__()
-        h, w = (frame_size, frame_size) if isinstance(frame_size, int) else (int(frame_size[0]), int(frame_size[1]))
+        h, w = frame_hw(frame_size)
         n_down = len(widths) - 1
         check_geometry(f"VideoResNetClassifier({len(widths)} stages)", clip_len, (h, w), 2 ** n_down, 2 ** (n_down + 1))
         self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), (h, w)

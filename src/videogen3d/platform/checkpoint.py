@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from videogen3d.platform.run_config import default_conf_dir, load_run_config, run_config_path
+from videogen3d.utils.video import frame_hw
 
 __all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "load_generator", "read_checkpoint",
            "default_conf_dir", "TRUST_HINT"]
@@ -54,7 +55,7 @@ class TrainedGenerator:
     @property
     def frame_size(self) -> tuple[int, int]:
         fs = getattr(self.net, "frame_size", None) or self.config.dataset.frame_size
-        return (int(fs), int(fs)) if isinstance(fs, int) else (int(fs[0]), int(fs[1]))
+        return frame_hw(fs)
 
     @torch.no_grad()
     def __call__(self, cond: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ from videogen3d.platform._progress import track
 from videogen3d.platform.checkpoint import TrainedGenerator, load_generator
 from videogen3d.platform.frames import Size, parse_size, read_frame_folder
 from videogen3d.utils.io import check_output
+from videogen3d.utils.video import uint8_to_unit, unit_to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,12 @@ def translate_frames(
     out = torch.zeros(3, num, h, w, device=device)
     total = torch.zeros(num, device=device)
     for s in track(window_starts(num, window, window - overlap), "translate windows"):
-        clip = video[:, s : s + window].float().div(127.5).sub(1.0)[None]  # (1, 3, window, H, W)
+        clip = uint8_to_unit(video[:, s : s + window])[None]  # (1, 3, window, H, W)
         fake = generator(pad_to_multiple(clip, t_factor, s_factor))[0, :3, :window, :h, :w].float()
         out[:, s : s + window] += fake.clamp(-1, 1) * weights[None, :, None, None]
         total[s : s + window] += weights
     out = out / total[None, :, None, None]
-    return out.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 3, 0).cpu().numpy()
+    return unit_to_uint8(out).permute(1, 2, 3, 0).cpu().numpy()
 
 
 def caption_bar(captions: list[str], widths: list[int], gap: int, height: int = 16) -> np.ndarray:
@@ -203,7 +204,7 @@ def frame_metrics(fake: np.ndarray, real: np.ndarray, frame_size: tuple[int, int
         return {}  # the temporal error needs two frames; a one-frame video has no metrics table
 
     def as_video(v: np.ndarray) -> torch.Tensor:  # (1, 3, T, H, W) in [-1, 1]
-        return torch.from_numpy(np.ascontiguousarray(v[:n])).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+        return uint8_to_unit(torch.from_numpy(np.ascontiguousarray(v[:n])).permute(3, 0, 1, 2)[None])
 
     metrics = video_metrics("", frame_size=min(frame_size + tuple(fake.shape[1:3])))
     metrics.update(as_video(fake), as_video(real))

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from videogen3d.utils.io import atomic_path
+from videogen3d.utils.video import unit_to_uint8
 
 FAMILY_COLOURS = {"A": (76, 114, 176), "B": (221, 132, 82), "other": (85, 168, 104)}
 FAMILY_NAMES = {"A": "A: translators (MSE)", "B": "B: conditional GANs", "other": "other runs"}
@@ -76,7 +77,7 @@ def score_figure(rows: list[dict[str, Any]], path: Path, score: str = "val_mse")
 
 def to_uint8(frame) -> np.ndarray:
     """A ``(3, H, W)`` tensor in [-1, 1] -> ``(H, W, 3)`` uint8."""
-    return ((frame.permute(1, 2, 0).cpu().numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+    return unit_to_uint8(frame.permute(1, 2, 0)).cpu().numpy()
 
 
 def contact_sheet(rows: list[dict[str, Any]], clips: dict[str, dict], path: Path, clip: int = 0,
