@@ -135,8 +135,17 @@ def check_values(cfg: DictConfig) -> None:
 
 
 def _run_checkpoints(log_dir: Path, task_name: str) -> list[Path]:
+    """``last*.ckpt`` of the task's runs (``<log_dir>/<task>/runs/*``) and of multirun jobs
+    (``<log_dir>/multiruns/*/*``, conf/hydra) whose saved config names the same ``task_name``."""
     found = list((log_dir / task_name).glob("runs/*/checkpoints/last*.ckpt"))
-    found += list((log_dir / task_name).glob("multiruns/*/*/checkpoints/last*.ckpt"))
+    for ckpt in log_dir.glob("multiruns/*/*/checkpoints/last*.ckpt"):
+        saved = ckpt.parent.parent / ".hydra" / "config.yaml"
+        try:
+            same = saved.is_file() and OmegaConf.load(saved).get("task_name") == task_name
+        except Exception:  # an unreadable config: not a run of this task
+            same = False
+        if same:
+            found.append(ckpt)
     return found
 
 
@@ -149,8 +158,8 @@ def resolve_ckpt_path(cfg: DictConfig) -> None:
     here = Path(str(OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) or "")).resolve()
     found = [p for p in _run_checkpoints(log_dir, task) if here not in p.resolve().parents]
     if not found:
-        raise ConfigError(f"ckpt_path=last: no last.ckpt under {str(log_dir / task)!r} (runs/*/checkpoints/, "
-                          f"multiruns/*/*/checkpoints/); give the checkpoint's path instead")
+        raise ConfigError(f"ckpt_path=last: no last.ckpt under {str(log_dir / task)!r} (runs/*/checkpoints/) nor "
+                          f"under {str(log_dir / 'multiruns')!r} for task_name={task}; give the checkpoint's path instead")
     newest = max(found, key=lambda p: p.stat().st_mtime)
     log.info("ckpt_path=last: resuming from %s", newest)
     with open_dict(cfg):
