@@ -72,8 +72,8 @@ def read_checkpoint(ckpt: str | os.PathLike, trust: bool = False) -> dict:
     """The checkpoint's dict, unpickled with ``weights_only=True`` (tensors and plain values only).
 
     A checkpoint that needs more (pickled classes, functions: what a payload uses to run code) is
-    refused with a message naming the file and the opt-in; ``trust=True`` loads it with
-    ``weights_only=False``.
+    refused with a message naming the file and the opt-in; ``trust=True`` lifts that restriction
+    (the user's explicit choice).
     """
     import pickle
 
