@@ -23,7 +23,8 @@ import torch
 from hydra.utils import instantiate
 
 from videogen3d.bench.common import compose, data_dir
-from videogen3d.bench.runner import Report, median, sync
+from videogen3d.bench.runner import Report, median, sync, time_steps
+from videogen3d.synthesis import stages as _stages  # noqa: F401  registers conf/synth.yaml's synth_conf resolver
 
 METHODS = {"ours": ("ours", "full"), "comparison": ("comparison", None), "ours_dae": ("ours", "residual")}
 SEED_ITERATIONS = 50000
@@ -82,14 +83,7 @@ def _raw_rate(module, device: torch.device, steps: int, warmup: int) -> float:
         opt.step()
         module.on_train_batch_end(None, None, 0)  # the clamp
 
-    for _ in range(warmup):
-        it()
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        it()
-    sync(device)
-    return steps / (time.perf_counter() - t0)
+    return 1.0 / time_steps(it, steps, warmup, device)
 
 
 class _Clock(pl.Callback):
