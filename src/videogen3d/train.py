@@ -7,6 +7,7 @@ tests and notebooks can call it with a config from ``hydra.compose``.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import time
 import traceback
@@ -19,7 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
-from videogen3d.utils.config import check_config, instantiate_group
+from videogen3d.utils.config import ConfigError, check_config, instantiate_group
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.loggers import log_final
 from videogen3d.utils.task_config import build_task, check_task
@@ -65,6 +66,25 @@ def _write_summary(cfg: DictConfig, summary: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(summary, indent=1, default=str))
 
 
+def _start_logger(logger: Any, hparams: dict[str, Any]) -> None:
+    """Log the run's config, which starts the logger's run (``wandb.init`` for W&B), before any data is
+    rendered. A W&B server that refuses the key or cannot be reached within ``init_timeout`` ends the run
+    here with one line naming the logger and the ways out, instead of W&B's traceback."""
+    try:
+        logger.log_hyperparams(hparams)
+    except Exception as err:
+        if not isinstance(logger, pl.loggers.WandbLogger):
+            raise
+        import wandb
+
+        if not isinstance(err, wandb.errors.Error):
+            raise
+        url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+        raise ConfigError(f"logger=wandb: W&B could not start the run online ({url}): {str(err).strip()}. "
+                          "Check the API key (WANDB_API_KEY or `wandb login`), or log offline and sync later: "
+                          "logger.wandb.offline=true or WANDB_MODE=offline") from err
+
+
 def _train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)
     check_task(cfg)
@@ -86,7 +106,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
 
     run_config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # compose() may add hydra
     for lg in loggers:
-        lg.log_hyperparams(OmegaConf.to_container(run_config, resolve=True))  # type: ignore[arg-type]
+        _start_logger(lg, OmegaConf.to_container(run_config, resolve=True))  # type: ignore[arg-type]
 
     # a checkpoint to resume from may come from elsewhere: tensors and plain values only, unless trusted
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"),

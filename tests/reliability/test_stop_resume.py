@@ -83,3 +83,25 @@ def test_last_ckpt_is_the_last_epoch_even_when_the_metric_did_not_improve(train_
     results = train(train_cfg(*COMMON, "trainer.max_epochs=3", "optim.generator.lr=1e-12", name="flat"))
     state = torch.load(results["last_checkpoint"], weights_only=True)
     assert state["epoch"] == 2 and state["global_step"] == 3 * STEPS_PER_EPOCH
+
+
+# (task, batches done at the limit, optimizer steps per batch: the GAN steps D then G)
+MAX_STEPS_STOPS = [("translator", STEPS_PER_EPOCH + 2, 1), ("translator", 2, 1), ("gan", STEPS_PER_EPOCH + 1, 2)]
+
+
+@pytest.mark.parametrize("task,batches,per_batch", MAX_STEPS_STOPS,
+                         ids=[f"{t}-{b}" for t, b, _ in MAX_STEPS_STOPS])
+def test_stopped_by_max_steps_and_resumed_equals_uninterrupted(reference, train_cfg, tmp_path, task, batches,
+                                                               per_batch):
+    """A ``trainer.max_steps`` stop mid-epoch leaves the epoch open: a resume with a later limit trains the
+    rest of that epoch in the same order, then the following epochs, and ends where an uninterrupted run
+    ends (Lightning alone records the epoch as done, so the resume skipped the rest of it)."""
+    stopped = train(train_cfg(*COMMON, *TASKS[task], f"trainer.max_steps={batches * per_batch}", name="stopped"))
+    assert stopped["global_step"] == batches * per_batch
+    last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)
+    assert state["epoch"] == batches // STEPS_PER_EPOCH
+    assert state["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["completed"] == batches % STEPS_PER_EPOCH
+    resumed = train(train_cfg(*COMMON, *TASKS[task], f"ckpt_path={last}", name="resumed"))
+    assert resumed["global_step"] == 2 * STEPS_PER_EPOCH * per_batch and resumed["epochs"] == 2
+    _compare(reference(task), torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True))

@@ -12,6 +12,11 @@ SIGINT and SIGUSR1 to the same stop (chaining to Lightning's SLURM requeue handl
 one) and sets the exit status to 128 + the signal number; the checkpoint written on the way out is
 a clean mid-epoch state (the batch in progress was completed). The datamodule's state
 (``VideoDataModule.state_dict``) makes a resume continue with the next batch of the same order.
+
+A ``trainer.max_steps`` stop in the middle of an epoch is a stop too: Lightning ends the epoch there and
+records it as processed, so a resume with a later limit would skip the rest of that epoch (and, on the
+last epoch, train nothing). Checkpoints written at such a stop record the epoch as still open, the
+state a signal stop leaves, so the resume continues with the next batch.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint as _ModelCheckpoint
+from pytorch_lightning.loops.utilities import _is_max_limit_reached
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,22 @@ STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 
 def _is_stop(exception: BaseException) -> bool:
     return isinstance(exception, (KeyboardInterrupt, SIGTERMException))
+
+
+def _stopped_mid_epoch_by_max_steps(trainer: pl.Trainer) -> bool:
+    """True when ``max_steps`` ended training before the current epoch's batches were all seen."""
+    epoch_loop = trainer.fit_loop.epoch_loop
+    return (trainer.state.fn == "fit" and _is_max_limit_reached(epoch_loop.global_step, trainer.max_steps)
+            and not epoch_loop._num_ready_batches_reached())
+
+
+def reopen_epoch(checkpoint: dict[str, Any]) -> None:
+    """Record the checkpoint's current epoch as started but not processed: a mid-epoch state, as the
+    checkpoint of a signal stop has it (Lightning's ``_FitLoop`` then restarts mid-epoch)."""
+    progress = checkpoint["loops"]["fit_loop"]["epoch_progress"]
+    for part in ("total", "current"):
+        counts = progress[part]
+        counts["processed"] = counts["completed"] = counts["started"] - 1
 
 
 class ModelCheckpoint(_ModelCheckpoint):
@@ -53,6 +75,12 @@ class ModelCheckpoint(_ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         if not self._should_save_on_train_epoch_end(trainer):
             self._save_last_now(trainer)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(trainer, pl_module, checkpoint)
+        if "loops" in checkpoint and _stopped_mid_epoch_by_max_steps(trainer):
+            reopen_epoch(checkpoint)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         super().on_exception(trainer, pl_module, exception)
