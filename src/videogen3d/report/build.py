@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def trial_order(row: dict[str, Any]) -> tuple:
+    """Rows by trial family and number (``A-2`` before ``A-10``); runs without a trial id after, in job order."""
+    found = re.fullmatch(r"([A-Za-z]+)-(\d+)", str(row.get("experiment_id") or ""))
+    return (0, found.group(1), int(found.group(2))) if found else (1, "", 0)
+
+
 def build_report(paths: list[str | os.PathLike], out: str | os.PathLike, quality: bool = True,
-                 max_clips: int = 16, encoder_steps: int = 100) -> dict[str, Any]:
+                 max_clips: int = 64, encoder_steps: int = 400) -> dict[str, Any]:
     """Read every run under ``paths``, write the tables and figures to ``out``; returns rows and file paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,6 +73,7 @@ def build_report(paths: list[str | os.PathLike], out: str | os.PathLike, quality
                 log.warning("report: no quality columns for %s: %s", run, err)
                 row["quality_error"] = str(err)
         rows.append(row)
+    rows.sort(key=trial_order)  # A-1, A-2, ..., A-10 (Hydra's glob runs them A-1, A-10, A-11, ...)
     files = {"markdown": out / "report.md", "csv": out / "report.csv", "json": out / "report.json",
              "score": out / "score.png", "contact_sheet": out / "contact_sheet.png"}
     with atomic_path(files["markdown"]) as tmp:

@@ -11,8 +11,8 @@ def add_report_parser(sub) -> None:
     r.add_argument("--out", help="where the report goes (default: <first folder>/report)")
     r.add_argument("--no-quality", action="store_true",
                    help="skip generating validation clips (no sharpness, Fréchet or contact-sheet images)")
-    r.add_argument("--max-clips", type=int, default=16, help="validation clips per run for the quality columns")
-    r.add_argument("--encoder-steps", type=int, default=100,
+    r.add_argument("--max-clips", type=int, default=64, help="validation clips per run for the quality columns")
+    r.add_argument("--encoder-steps", type=int, default=400,
                    help="training steps of the domain feature network for the Fréchet column (cached)")
     r.add_argument("--wandb", action="store_true", help="also log the grid as a wandb.Table (offline without a key)")
     r.add_argument("--project", default="videogen3d", help="the W&B project of --wandb")

@@ -69,16 +69,22 @@ class DomainEncoder(nn.Module):
         return z.permute(0, 2, 1, 3, 4).flatten(2).flatten(0, 1)
 
 
+# what makes a domain: the frames themselves, not how they are cut into clips or batched, so that every
+# trial on the same data (A-17's 8-frame clips included) is measured by one feature network
+DOMAIN_KEYS = ("source", "frame_size", "frame_step", "val_fraction", "test_fraction", "seed")
+
+
 def _geometry_key(dataset_cfg: Any) -> str:
     from omegaconf import OmegaConf
 
-    text = json.dumps(OmegaConf.to_container(dataset_cfg, resolve=True), sort_keys=True, default=str)
+    dataset = OmegaConf.to_container(dataset_cfg, resolve=True)
+    text = json.dumps({k: dataset.get(k) for k in DOMAIN_KEYS}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def domain_encoder(datamodule, dataset_cfg: Any, cache_dir: Path, steps: int = 100, seed: int = 0) -> DomainEncoder:
+def domain_encoder(datamodule, dataset_cfg: Any, cache_dir: Path, steps: int = 400, seed: int = 0) -> DomainEncoder:
     """The domain's feature network: trained on training-split targets (seeded), cached per dataset config."""
-    path = Path(cache_dir) / f"domain_encoder_{_geometry_key(dataset_cfg)}.pt"
+    path = Path(cache_dir) / f"domain_encoder_{_geometry_key(dataset_cfg)}_{steps}.pt"
     net = DomainEncoder()
     if path.is_file():
         net.load_state_dict(torch.load(path, weights_only=True))
@@ -103,7 +109,7 @@ def domain_encoder(datamodule, dataset_cfg: Any, cache_dir: Path, steps: int = 1
 
 
 @torch.no_grad()
-def generate(run: Path, max_clips: int = 16) -> tuple[Any, dict[str, torch.Tensor]]:
+def generate(run: Path, max_clips: int = 64) -> tuple[Any, dict[str, torch.Tensor]]:
     """The run's datamodule and ``{cond, fake, target}`` for its first ``max_clips`` validation clips."""
     from videogen3d.platform.checkpoint import load_generator
 
@@ -129,8 +135,8 @@ def generate(run: Path, max_clips: int = 16) -> tuple[Any, dict[str, torch.Tenso
     return (datamodule, gen.config), {k: torch.cat(v)[:max_clips] for k, v in out.items()}
 
 
-def quality_columns(run: Path, cache_dir: Path, max_clips: int = 16,
-                    encoder_steps: int = 100) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+def quality_columns(run: Path, cache_dir: Path, max_clips: int = 64,
+                    encoder_steps: int = 400) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
     """``({sharpness_ratio, laplacian_ratio, frechet}, clips)`` for one run."""
     (datamodule, config), clips = generate(run, max_clips)
     cols = sharpness(clips["fake"], clips["target"])
