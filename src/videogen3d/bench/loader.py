@@ -2,16 +2,13 @@
 
 Paths, each yielding float ``cond`` + ``target`` ``(B, 3, T, H, W)`` in [-1, 1] on ``--device``:
 
-- ``datamodule``: the real ``VideoDataModule`` train loader + its ``on_after_batch_transfer``;
+- ``datamodule``: the real ``VideoDataModule`` train loader + its ``on_after_batch_transfer`` (the dataset's
+  ``__getitems__`` cuts each batch with one ``index_select`` per bank; no per-sample Python, no collate);
 - ``bank_on_device``: the same with ``dataset.bank_on_device=true`` (loaders carry window starts; the
   clips are cut from a bank resident on ``--device``: one gather per batch; on a GPU, the fast path);
+- ``per_sample``: the former path, kept to measure the batching: the same dataset and sampler, one
+  ``__getitem__`` per clip and ``default_collate`` stacking them;
 - ``plain_gather``: the floor: one batched ``index_select`` of the uint8 bank + ``.float()`` on the device;
-- ``index_select_slider``: a proposed change to ``FrameSlider.gather``, measured here: the real
-  ``VideoDataModule`` whose slider gathers frames with ``index_select`` instead of advanced indexing
-  (``frames[idx]``, which on a CPU costs ~20-50x more for uint8 frames);
-- ``batched_fetch``: a proposed change to the datamodule, measured here: the same sampler, but the
-  dataset's ``__getitems__`` cuts the whole batch with one ``clip_item`` call (no per-sample
-  ``__getitem__`` and no ``default_collate`` stacking);
 - ``decode_per_clip``: every clip decoded from H.264 MP4s (written once with PyAV) with decord
   (open + seek + decode per clip), the loader the bank replaces; it runs ``--decode-clips`` clips.
 
@@ -80,7 +77,7 @@ def _gather_path(dm, device: torch.device, n_batches: int):
         for i in range(0, len(starts), b):
             idx = slider.expand(starts[i : i + b])  # (B, T)
             for frames in (bank.cond, bank.target):
-                clip = _IndexSelectSlider.gather(frames, idx).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8
+                clip = FrameSlider.gather(frames, idx).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8, one index_select
                 clip.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
             clips += len(idx)
         sync(device)
@@ -89,51 +86,25 @@ def _gather_path(dm, device: torch.device, n_batches: int):
     return go
 
 
-class _IndexSelectSlider(FrameSlider):
-    """``FrameSlider`` whose gather is one ``index_select`` (a row copy per frame) instead of ``frames[idx]``."""
+class _PerSample(torch.utils.data.Dataset):
+    """The datamodule's train dataset fetched one clip at a time (``__getitem__`` + ``default_collate``):
+    the path the batched ``__getitems__`` replaced, kept here to measure what the batching buys."""
 
-    @staticmethod
-    def gather(frames: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        idx = idx.to(frames.device)
-        return frames.index_select(0, idx.reshape(-1)).view(*idx.shape, *frames.shape[1:])
-
-
-def _index_select_datamodule(cfg):
-    dm = build_datamodule(cfg, bank_on_device=False)
-    s = dm.slider
-    dm.slider = _IndexSelectSlider(s.clip_len, s.stride, s.frame_step)
-    return dm
-
-
-class _BatchedClips(torch.utils.data.Dataset):
-    """The train split's clips fetched a batch at a time (``DataLoader`` calls ``__getitems__``)."""
-
-    def __init__(self, bank, slider) -> None:
-        self.bank, self.slider = bank, slider
+    def __init__(self, data) -> None:
+        self.data = data
 
     def __len__(self) -> int:
-        return self.bank.num_frames
+        return len(self.data)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
-
-    def __getitems__(self, starts: list[int]) -> dict[str, torch.Tensor]:
-        from videogen3d.data.datamodule import clip_item
-
-        return clip_item(self.bank, self.slider, torch.as_tensor(starts))
+        return self.data[i]
 
 
-def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return batch
-
-
-def _batched_path(dm, device: torch.device, n: int):
+def _per_sample_path(dm, device: torch.device, n: int):
     loader = dm.train_dataloader()
-    batched = torch.utils.data.DataLoader(_BatchedClips(dm.banks["train"], dm.slider), sampler=loader.sampler,
-                                          batch_size=dm.batch_size, drop_last=loader.drop_last,
-                                          collate_fn=_whole_batch)
-
-    return lambda: _clips_per_second(batched, dm, device, n)
+    per_sample = torch.utils.data.DataLoader(_PerSample(loader.dataset), sampler=loader.sampler,
+                                             batch_size=dm.batch_size, drop_last=loader.drop_last)
+    return lambda: _clips_per_second(per_sample, dm, device, n)
 
 
 def _write_mp4s(dm, folder: Path) -> list[tuple[Path, Path]]:
@@ -192,8 +163,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
             "datamodule": _loader_path(dm, device, args.batches),
             "bank_on_device": _loader_path(dm_dev, device, args.batches),
             "plain_gather": _gather_path(dm, device, args.batches),
-            "index_select_slider": _loader_path(_index_select_datamodule(cfg), device, args.batches),
-            "batched_fetch": _batched_path(dm, device, args.batches),
+            "per_sample": _per_sample_path(dm, device, args.batches),
             "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
         }
         rates = interleaved(paths, args.rounds)
@@ -201,8 +171,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     names = {"datamodule": "VideoDataModule loader (bank in host memory)",
              "bank_on_device": f"VideoDataModule, bank_on_device=true (bank on {device.type})",
              "plain_gather": "plain batched uint8 gather (index_select) + float",
-             "index_select_slider": "proposed: VideoDataModule loader, FrameSlider.gather by index_select",
-             "batched_fetch": "proposed: same sampler, one clip_item per batch (__getitems__)",
+             "per_sample": "the former path: same loader, per-sample __getitem__ + default_collate",
              "decode_per_clip": "decode per clip (decord)"}
     report = Report("loader", ["path", "clips/s", "ms/clip", "x plain gather (time)", "x decode per clip (speed)"])
     for key, rate in med.items():
@@ -216,7 +185,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
                        "rounds": args.rounds, "train_sequences": dm.banks["train"].num_sequences,
                        "num_workers": int(ds.get("num_workers", 0)), "overrides": list(args.overrides)}
     report.extra = {"mp4_write_seconds": write_s,
-                    "index_select_slider_vs_datamodule": med["index_select_slider"] / med["datamodule"],
+                    "datamodule_vs_per_sample": med["datamodule"] / med["per_sample"],
                     "goal_cpu_datamodule_within_1.3x_plain_gather": med["plain_gather"] / med["datamodule"] <= 1.3,
                     "bank_on_device_vs_decode": med["bank_on_device"] / med["decode_per_clip"]}
     report.notes.append("Medians of interleaved rounds; 'x plain gather' is the path's time per clip over the "
