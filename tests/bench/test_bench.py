@@ -36,7 +36,7 @@ def _positive(values) -> None:
 def test_loader_compares_the_four_paths_on_the_same_clips(tmp_path, shared_data_dir):
     rec = _run("loader", tmp_path, shared_data_dir)
     rows = {r["key"]: r for r in rec["figures"]}
-    assert set(rows) == {"datamodule", "bank_on_device", "plain_gather", "per_sample",
+    assert set(rows) == {"datamodule", "bank_on_device", "plain_gather", "per_sample", "row_major_bank",
                          "decode_per_clip"}
     _positive([r["clips/s"] for r in rows.values()])
     assert rows["plain_gather"]["x plain gather (time)"] == pytest.approx(1.0)

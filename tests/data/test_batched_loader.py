@@ -67,8 +67,8 @@ def test_batched_loaders_equal_the_per_sample_path(kind):
 def test_one_gather_per_batch_not_per_clip(monkeypatch):
     calls = []
     real = dm_module.clip_item
-    monkeypatch.setattr(dm_module, "clip_item", lambda bank, slider, start: calls.append(start.shape) or
-                        real(bank, slider, start))
+    monkeypatch.setattr(dm_module, "clip_item", lambda bank, slider, start, **kw: calls.append(start.shape) or
+                        real(bank, slider, start, **kw))
     d = dm(train_clips_per_epoch=12)
     batches = list(d.train_dataloader())
     assert len(batches) == 3 and calls == [torch.Size([4])] * 3
@@ -82,3 +82,15 @@ def test_resumed_loader_skips_the_done_batches_on_the_batched_path():
     d2.load_state_dict({"epoch": 0, "batches_done": 1, "batch_size": 4})
     rest = list(d2.train_dataloader())
     assert_same_batches(rest, full[1:])
+
+
+def test_float_batches_are_contiguous_and_equal_uint8_to_unit():
+    from videogen3d.utils.video import uint8_to_unit
+
+    d = dm(train_clips_per_epoch=8)
+    raw = next(iter(d.train_dataloader()))
+    out = d.on_after_batch_transfer(raw, 0)
+    for k in ("target", "cond"):
+        assert out[k].is_contiguous() and out[k].dtype == torch.float32
+        assert torch.equal(out[k], uint8_to_unit(raw[k].contiguous()))  # bit for bit, not merely close
+    assert torch.allclose(out["target"], -out["cond"], atol=1e-6)  # cond = 255 - target in BankSource

@@ -8,7 +8,10 @@ Paths, each yielding float ``cond`` + ``target`` ``(B, 3, T, H, W)`` in [-1, 1] 
   clips are cut from a bank resident on ``--device``: one gather per batch; on a GPU, the fast path);
 - ``per_sample``: the former path, kept to measure the batching: the same dataset and sampler, one
   ``__getitem__`` per clip and ``default_collate`` stacking them;
-- ``plain_gather``: the floor: one batched ``index_select`` of the uint8 bank + ``.float()`` on the device;
+- ``row_major_bank``: the datamodule with its split banks stored row-major, as before: each clip's
+  layout change ``(T, H, W, 3) -> (3, T, H, W)`` then transposes every pixel instead of swapping planes;
+- ``plain_gather``: the floor: one batched ``index_select`` of the uint8 frames (row-major, as a source
+  gives them) + ``.float()`` on the device, no layout change (the float clip keeps the gather's strides);
 - ``decode_per_clip``: every clip decoded from H.264 MP4s (written once with PyAV) with decord
   (open + seek + decode per clip), the loader the bank replaces; it runs ``--decode-clips`` clips.
 
@@ -71,15 +74,19 @@ def _train_starts(dm, n: int) -> torch.Tensor:
 def _gather_path(dm, device: torch.device, n_batches: int):
     bank, slider, b = dm.banks["train"], dm.slider, dm.batch_size
     starts = _train_starts(dm, n_batches * b)
+    # the frames as a source gives them, row-major (N, H, W, 3): the datamodule's split banks are stored
+    # channel-major, a layout choice of the data path measured here, not of the floor
+    banks = (bank.cond.contiguous(), bank.target.contiguous())
 
     def go() -> float:
         clips, t0 = 0, time.perf_counter()
         for i in range(0, len(starts), b):
             idx = slider.expand(starts[i : i + b])  # (B, T)
-            for frames in (bank.cond, bank.target):
-                clip = FrameSlider.gather(frames, idx).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W) uint8, one index_select
-                clip.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
-            clips += len(idx)
+            # (B, 3, T, H, W) uint8 views of one index_select each, then float; the batch is held until the
+            # next one is made, as every path's consumer holds it (the allocator then sees the same pattern)
+            batch = [FrameSlider.gather(frames, idx).permute(0, 4, 1, 2, 3).to(device, non_blocking=True)
+                     .float().div_(127.5).sub_(1.0) for frames in banks]
+            clips += len(batch[0])
         sync(device)
         return clips / (time.perf_counter() - t0)
 
@@ -107,6 +114,16 @@ def _per_sample_path(dm, device: torch.device, n: int):
     return lambda: _clips_per_second(per_sample, dm, device, n)
 
 
+def _row_major_path(cfg, device: torch.device, n: int):
+    """The datamodule with its split banks stored row-major ``(N, H, W, 3)``, as before the channel-major split."""
+    from dataclasses import replace
+
+    dm = build_datamodule(cfg, bank_on_device=False)
+    dm.banks = {k: replace(b, target=b.target.contiguous(), cond=None if b.cond is None else b.cond.contiguous())
+                for k, b in dm.banks.items()}
+    return _loader_path(dm, device, n)
+
+
 def _write_mp4s(dm, folder: Path) -> list[tuple[Path, Path]]:
     from videogen3d.data.video_io import write_video
 
@@ -115,8 +132,8 @@ def _write_mp4s(dm, folder: Path) -> list[tuple[Path, Path]]:
     for s in range(bank.num_sequences):
         a, z = int(bank.offsets[s]), int(bank.offsets[s + 1])
         pair = (folder / f"{s:04d}_cond.mp4", folder / f"{s:04d}_target.mp4")
-        write_video(pair[0], bank.cond[a:z].numpy(), bank.fps)
-        write_video(pair[1], bank.target[a:z].numpy(), bank.fps)
+        write_video(pair[0], bank.cond[a:z].contiguous().numpy(), bank.fps)
+        write_video(pair[1], bank.target[a:z].contiguous().numpy(), bank.fps)
         files.append(pair)
     return files
 
@@ -139,11 +156,30 @@ def _decode_path(dm, device: torch.device, files: list[tuple[Path, Path]], n_cli
         for i in range(0, len(starts), b):
             items = [(decode(files[int(s)][0], f), decode(files[int(s)][1], f))
                      for s, f in zip(seq[i : i + b].tolist(), local[i : i + b])]
-            for k in range(2):
-                torch.stack([it[k] for it in items]).to(device).float().div_(127.5).sub_(1.0)
-            clips += len(items)
+            batch = [torch.stack([it[k] for it in items]).to(device).float().div_(127.5).sub_(1.0) for k in range(2)]
+            clips += len(batch[0])
         sync(device)
         return clips / (time.perf_counter() - t0)
+
+    return go
+
+
+def _minor_faults() -> int:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _counting_faults(fn, into: list[float]):
+    """``fn`` that also appends the process's minor page faults during the call to ``into``."""
+
+    def go() -> float:
+        before = _minor_faults()
+        rate = fn()
+        into.append(float(_minor_faults() - before))
+        return rate
 
     return go
 
@@ -164,21 +200,25 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
             "bank_on_device": _loader_path(dm_dev, device, args.batches),
             "plain_gather": _gather_path(dm, device, args.batches),
             "per_sample": _per_sample_path(dm, device, args.batches),
+            "row_major_bank": _row_major_path(cfg, device, args.batches),
             "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
         }
-        rates = interleaved(paths, args.rounds)
+        faults: dict[str, list[float]] = {k: [] for k in paths}
+        rates = interleaved({k: _counting_faults(fn, faults[k]) for k, fn in paths.items()}, args.rounds)
     med = {k: median(v) for k, v in rates.items()}
     names = {"datamodule": "VideoDataModule loader (bank in host memory)",
              "bank_on_device": f"VideoDataModule, bank_on_device=true (bank on {device.type})",
              "plain_gather": "plain batched uint8 gather (index_select) + float",
-             "per_sample": "the former path: same loader, per-sample __getitem__ + default_collate",
+             "per_sample": "same loader, per-sample __getitem__ + default_collate (the former fetch)",
+             "row_major_bank": "same loader, split banks stored row-major (N, H, W, 3) (the former layout)",
              "decode_per_clip": "decode per clip (decord)"}
     report = Report("loader", ["path", "clips/s", "ms/clip", "x plain gather (time)", "x decode per clip (speed)"])
     for key, rate in med.items():
         report.rows.append({"path": names[key], "key": key, "clips/s": rate, "ms/clip": 1000 / rate,
                             "x plain gather (time)": med["plain_gather"] / rate,
                             "x decode per clip (speed)": rate / med["decode_per_clip"],
-                            "per_round_clips_per_s": rates[key]})
+                            "per_round_clips_per_s": rates[key],
+                            "minor_page_faults_per_round": faults[key]})
     ds = cfg.dataset
     report.settings = {"batch_size": dm.batch_size, "clip_len": dm.clip_len, "frame_size": list(dm.frame_size),
                        "batches_per_round": args.batches, "decode_clips_per_round": args.decode_clips,
@@ -190,4 +230,7 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
                     "bank_on_device_vs_decode": med["bank_on_device"] / med["decode_per_clip"]}
     report.notes.append("Medians of interleaved rounds; 'x plain gather' is the path's time per clip over the "
                         "plain gather's (1.0 = the floor).")
+    report.notes.append("Each path's minor page faults per round are in the JSON: fresh float batches that the "
+                        "allocator takes from the OS cost page faults, which vary with the allocation pattern "
+                        "and the machine's load and can move these sub-millisecond figures more than the code does.")
     return report

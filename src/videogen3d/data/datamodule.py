@@ -23,7 +23,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from videogen3d.data.cache import as_frame_size
 from videogen3d.data.frame_bank import FrameBank
 from videogen3d.data.slider import FrameSlider
-from videogen3d.utils.video import uint8_to_unit
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class ClipDataset(Dataset):
         start = torch.as_tensor(int(self.starts[i]) if self.starts is not None else int(i))
         if self.starts_only:
             return {"start": start, "split": torch.tensor(self.split)}
-        return clip_item(self.bank, self.slider, start)
+        return clip_item(self.bank, self.slider, start, contiguous=False)
 
     def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
         """The batch of items ``indices``, stacked: the same tensors ``default_collate`` would build."""
@@ -61,7 +60,7 @@ class ClipDataset(Dataset):
         start = self.starts[i] if self.starts is not None else i  # (B,)
         if self.starts_only:
             return {"start": start, "split": torch.full_like(start, self.split)}
-        return clip_item(self.bank, self.slider, start)
+        return clip_item(self.bank, self.slider, start, contiguous=False)
 
 
 def pass_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -69,15 +68,27 @@ def pass_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return batch
 
 
-def clip_item(bank: FrameBank, slider: FrameSlider, start: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Uint8 clips ``(..., 3, T, H, W)`` of the window(s) starting at ``start`` (a scalar or ``(B,)``)."""
+def clip_item(bank: FrameBank, slider: FrameSlider, start: torch.Tensor, contiguous: bool = True
+              ) -> dict[str, torch.Tensor]:
+    """Uint8 clips ``(..., 3, T, H, W)`` of the window(s) starting at ``start`` (a scalar or ``(B,)``).
+
+    ``contiguous=False`` (the loaders): clips may be strided views, laid out by :func:`to_unit`."""
     idx = slider.expand(start.reshape(-1).to(bank.offsets.device))  # (B, T)
-    item = {"target": slider.clips(bank.target, idx)}
+    item = {"target": slider.clips(bank.target, idx, contiguous)}
     if bank.cond is not None:
-        item["cond"] = slider.clips(bank.cond, idx)
+        item["cond"] = slider.clips(bank.cond, idx, contiguous)
     if bank.labels is not None:
         item["label"] = bank.labels[torch.searchsorted(bank.offsets, idx[:, 0].contiguous(), right=True) - 1]
+    if start.dim() == 1:
+        return item
     return {k: v.reshape(tuple(start.shape) + tuple(v.shape[1:])) for k, v in item.items()}
+
+
+def to_unit(clip: torch.Tensor) -> torch.Tensor:
+    """Uint8 ``[0, 255]`` of any strides -> contiguous float32 in [-1, 1]: ``uint8_to_unit``'s values, with
+    the layout change of a strided clip done by the same pass that converts the dtype."""
+    out = torch.empty(clip.shape, dtype=torch.float32, device=clip.device)
+    return out.copy_(clip).div_(127.5).sub_(1.0)
 
 
 class RandomWindowSampler(Sampler[int]):
@@ -176,7 +187,7 @@ class VideoDataModule(pl.LightningDataModule):
             )
         self.bank = bank
         for name, seqs in zip(STAGES, self.split_sequences(bank)):
-            self.banks[name] = bank.subset(seqs)
+            self.banks[name] = bank.subset(seqs, channels_first=True)  # clips cut plane by plane
         sizes = {k: v.num_sequences for k, v in self.banks.items()}
         log.info("%d sequences, %d frames; split by sequence %s", bank.num_sequences, bank.num_frames, sizes)
 
@@ -263,8 +274,8 @@ class VideoDataModule(pl.LightningDataModule):
         """Uint8 clips -> float32 in [-1, 1] on the batch's device; ``label`` stays int64."""
         if "start" in batch:  # bank_on_device: cut the clips here, from a device-resident bank
             bank = self._device_bank(int(batch["split"][0]), batch["start"].device)
-            batch = clip_item(bank, self.slider, batch["start"])
-        return {k: v if k == "label" else uint8_to_unit(v) for k, v in batch.items()}
+            batch = clip_item(bank, self.slider, batch["start"], contiguous=False)
+        return {k: v if k == "label" else to_unit(v) for k, v in batch.items()}
 
     def _device_bank(self, split: int, device: torch.device) -> FrameBank:
         key = (split, str(device))

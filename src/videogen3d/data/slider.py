@@ -96,9 +96,21 @@ class FrameSlider:
         idx = idx.to(frames.device)
         return frames.index_select(0, idx.reshape(-1)).view(*idx.shape, *frames.shape[1:])
 
-    def clips(self, frames: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Gathered clips in model layout ``(n, C, T, H, W)`` (still in the bank's dtype)."""
-        return to_clip(self.gather(frames, idx))
+    def clips(self, frames: torch.Tensor, idx: torch.Tensor, contiguous: bool = True) -> torch.Tensor:
+        """Gathered clips in model layout ``(n, C, T, H, W)`` (still in the bank's dtype).
+
+        From frames stored channel-major (``FrameBank.subset(..., channels_first=True)``) the gather
+        copies whole ``H x W`` planes and the layout change only swaps T and C, far cheaper than the
+        per-pixel transpose row-major frames need (``python -m videogen3d.bench loader``, row
+        row_major_bank). ``contiguous=False`` leaves that last copy to the caller: a ``(n, C, T, H, W)``
+        view of the gathered frames, which a later dtype conversion can lay out in the same pass."""
+        planes = frames.permute(0, 3, 1, 2)  # (N, C, H, W) view
+        if not planes.is_contiguous():  # row-major frames
+            clip = self.gather(frames, idx).movedim(-1, -4)
+        else:
+            flat = planes.index_select(0, idx.to(frames.device).reshape(-1))  # (n * T, C, H, W)
+            clip = flat.view(*idx.shape, *flat.shape[1:]).transpose(-4, -3)
+        return clip.contiguous() if contiguous else clip
 
 
 def to_clip(frames: torch.Tensor) -> torch.Tensor:
