@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batches", type=int, default=50, help="batches per path per round")
     p.add_argument("--decode-clips", type=int, default=40, help="clips the decord path decodes per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians are reported)")
+    p.add_argument("--warmup-rounds", type=int, default=1,
+                   help="untimed rounds first (a path's first pass pays for first-touch page faults)")
 
 
 def _batches(loader, n: int):
@@ -203,6 +205,8 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
             "row_major_bank": _row_major_path(cfg, device, args.batches),
             "decode_per_clip": _decode_path(dm, device, files, args.decode_clips),
         }
+        if args.warmup_rounds > 0:
+            interleaved(paths, args.warmup_rounds)
         faults: dict[str, list[float]] = {k: [] for k in paths}
         rates = interleaved({k: _counting_faults(fn, faults[k]) for k, fn in paths.items()}, args.rounds)
     med = {k: median(v) for k, v in rates.items()}
@@ -222,7 +226,8 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     ds = cfg.dataset
     report.settings = {"batch_size": dm.batch_size, "clip_len": dm.clip_len, "frame_size": list(dm.frame_size),
                        "batches_per_round": args.batches, "decode_clips_per_round": args.decode_clips,
-                       "rounds": args.rounds, "train_sequences": dm.banks["train"].num_sequences,
+                       "rounds": args.rounds, "warmup_rounds": args.warmup_rounds,
+                       "train_sequences": dm.banks["train"].num_sequences,
                        "num_workers": int(ds.get("num_workers", 0)), "overrides": list(args.overrides)}
     report.extra = {"mp4_write_seconds": write_s,
                     "datamodule_vs_per_sample": med["datamodule"] / med["per_sample"],

@@ -18,6 +18,11 @@ Every term is checked to be finite *before* any backward or optimizer step (and 
 norm before each step), so a NaN/inf stops the run with the term's name while the weights,
 and so the last checkpoint, stay finite.
 
+Logged: ``train/d_loss`` and ``train/g_loss`` every batch (the progress bar); the other terms, the
+gradient norms and D's scores and accuracies on the batches whose step metrics Lightning writes
+(``trainer.log_every_n_steps``) and on the last batch of an epoch or of the run: the same rows as
+logging all of them every batch, without most of ``self.log``'s per-call cost (``on_train_batch_end``).
+
 With manual optimisation Lightning's ``global_step`` counts the steps of *both* optimizers: a
 batch is ``d_steps + g_steps`` steps (2 by default), and so are ``trainer.max_steps`` and
 ``ModelCheckpoint(every_n_train_steps=...)``. A run resumed from ``last.ckpt`` ends with the
