@@ -163,7 +163,8 @@ def _raw_gan(module, opts, log: _RawLog):
                 with torch.no_grad():
                     feats_real = d.features(real, cond)
                 terms["g_fm"] = feature_matching_loss(feats_real[:-1], feats[:-1])
-            g_loss = terms["g_adv"] + hp.lambda_rec * terms.get("g_rec", 0.0) + hp.feature_matching * terms.get("g_fm", 0.0)
+            g_loss = (terms["g_adv"] + hp.lambda_rec * terms.get("g_rec", 0.0)
+                      + hp.feature_matching * terms.get("g_fm", 0.0))
             finite(*terms.values(), g_loss)
             out.update(terms, g_loss=g_loss, loss=g_loss, grad_norm_g=update(opt_g, g_loss, list(g.parameters())))
         for p in d.parameters():
