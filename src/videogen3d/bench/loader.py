@@ -69,8 +69,12 @@ def _loader_path(dm, device: torch.device, n: int):
 
 
 def _train_starts(dm, n: int) -> torch.Tensor:
-    sampler = dm.train_dataloader().sampler
-    return torch.as_tensor(list(iter(sampler)))[:n]
+    """The first ``n`` window starts the train sampler draws, over as many epochs as that takes (as the
+    loader paths restart their loader), so every path cuts ``n`` clips a round."""
+    sampler, starts = dm.train_dataloader().sampler, []
+    while len(starts) < n:
+        starts += list(iter(sampler))  # each pass is the next epoch's draw
+    return torch.as_tensor(starts[:n])
 
 
 def _gather_path(dm, device: torch.device, n_batches: int):
