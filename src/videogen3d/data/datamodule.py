@@ -4,10 +4,10 @@ The bank (rendered or decoded once by ``source``) is split by whole sequences, n
 frames, so no validation frame was seen in training. Training clips start at uniformly random
 valid frames, drawn by a sampler seeded by ``(seed, epoch)`` in the main process (the same
 clips whatever ``num_workers``); validation and test clips are every ``val_stride``-th window.
-Loaders yield ``uint8 (B, 3, T, H, W)``; ``on_after_batch_transfer`` turns them into float
-[-1, 1] on the device. ``bank_on_device=True`` keeps the banks on the training device and
-cuts clips there (seed 000, section 5.3: the slider that keeps the GPU busy); loaders then carry
-only window starts.
+Loaders yield ``uint8 (B, 3, T, H, W)`` (strided views of one gather per bank);
+``on_after_batch_transfer`` turns them into contiguous float [-1, 1] on the device.
+``bank_on_device=True`` keeps the banks on the training device and cuts clips there (seed 000,
+section 5.3: the slider that keeps the GPU busy); loaders then carry only window starts.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class ClipDataset(Dataset):
     ``DataLoader`` fetches a whole batch through ``__getitems__`` (its auto-collation calls it when the
     dataset defines it): one ``clip_item`` call, i.e. one ``index_select`` per bank for all the batch's
     clips, already stacked; :func:`pass_batch` is then the loader's collate. The per-sample
-    ``__getitem__`` + ``default_collate`` gives equal batches (a test checks) at ~5x the cost on a CPU
+    ``__getitem__`` + ``default_collate`` gives equal batches (a test checks) in ~1.5x the time on a CPU
     (``python -m videogen3d.bench loader``, rows datamodule vs per_sample).
     """
 
