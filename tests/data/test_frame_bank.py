@@ -55,3 +55,16 @@ def test_bad_banks_are_refused_with_reasons(tmp_path):
 def test_to_moves_every_tensor():
     b = bank().to("meta")
     assert all(x.device.type == "meta" for x in (b.target, b.offsets, b.cond, b.labels))
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_channels_first_subset_same_values_other_layout(tmp_path, suffix):
+    b = bank()
+    b.target = torch.randint(0, 256, b.target.shape, dtype=torch.uint8)  # distinct pixels: a wrong layout shows
+    b.cond = 255 - b.target
+    row, cf = b.subset([3, 0, 2]), b.subset([3, 0, 2], channels_first=True)
+    assert not row.channels_first and cf.channels_first and cf.target.shape == row.target.shape
+    assert torch.equal(cf.target, row.target) and torch.equal(cf.cond, row.cond)
+    assert cf.target.permute(0, 3, 1, 2).is_contiguous() and cf.cond.permute(0, 3, 1, 2).is_contiguous()
+    c = FrameBank.load(cf.save(tmp_path / f"cf{suffix}"))  # files keep the row-major layout
+    assert c.target.is_contiguous() and not c.channels_first and torch.equal(c.target, row.target)

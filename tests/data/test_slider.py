@@ -63,6 +63,11 @@ def test_gather_and_clip_layout():
     layout = s.clips(frames, idx)
     assert layout.shape == (3, 3, 3, 4, 5) and torch.equal(layout, to_clip(clips))
     assert torch.equal(layout[2, :, 1], frames[6].permute(2, 0, 1))
+    # frames stored channel-major (FrameBank.subset(channels_first=True)): the same clips, contiguous
+    planar = frames.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    assert not planar.is_contiguous() and torch.equal(planar, frames)
+    fast = s.clips(planar, idx)
+    assert fast.is_contiguous() and layout.is_contiguous() and torch.equal(fast, layout)
 
 
 def test_no_fitting_window_names_the_numbers():

@@ -91,8 +91,17 @@ class FrameBank:
         return self.num_frames
 
     # ------------------------------------------------------------------ views
-    def subset(self, seq_indices) -> FrameBank:
-        """A new bank holding only the given sequences (in the given order): splits are by sequence."""
+    @property
+    def channels_first(self) -> bool:
+        """Whether the frames are stored as ``(N, 3, H, W)`` in memory (still indexed ``(N, H, W, 3)``)."""
+        return self.target.permute(0, 3, 1, 2).is_contiguous()
+
+    def subset(self, seq_indices, channels_first: bool = False) -> FrameBank:
+        """A new bank holding only the given sequences (in the given order): splits are by sequence.
+
+        ``channels_first``: store the new bank's frames channel-major (same shape and values, other
+        strides), so that cutting a ``(3, T, H, W)`` clip moves whole ``H x W`` planes instead of
+        transposing every pixel (:meth:`FrameSlider.clips`; the loader's training path)."""
         seq = torch.as_tensor(seq_indices, dtype=torch.int64, device=self.offsets.device).reshape(-1)
         if len(seq) and (int(seq.min()) < 0 or int(seq.max()) >= self.num_sequences):
             raise IndexError(f"sequence indices must lie in [0, {self.num_sequences}), got {seq.tolist()}")
@@ -104,11 +113,17 @@ class FrameBank:
         frame_idx = starts[seq_of] + torch.arange(int(new_offsets[-1]), device=seq.device) - new_offsets[seq_of]
         idx = frame_idx.to(self.target.device)
         ids = seq.tolist()
+
+        def take(frames: torch.Tensor) -> torch.Tensor:
+            if not channels_first:
+                return frames[idx]
+            return frames.permute(0, 3, 1, 2).index_select(0, idx).permute(0, 2, 3, 1)  # (n, H, W, 3) view
+
         return replace(
             self,
-            target=self.target[idx],
+            target=take(self.target),
             offsets=new_offsets,
-            cond=None if self.cond is None else self.cond[idx],
+            cond=None if self.cond is None else take(self.cond),
             labels=None if self.labels is None else self.labels[seq.to(self.labels.device)],
             names=[self.names[i] for i in ids],
         )
@@ -125,9 +140,9 @@ class FrameBank:
     # ------------------------------------------------------------------ files
     def _state(self) -> dict:
         return {
-            "target": self.target.cpu(),
+            "target": self.target.cpu().contiguous(),  # files always hold (N, H, W, 3) row-major frames
             "offsets": self.offsets.cpu(),
-            "cond": None if self.cond is None else self.cond.cpu(),
+            "cond": None if self.cond is None else self.cond.cpu().contiguous(),
             "labels": None if self.labels is None else self.labels.cpu(),
             "names": list(self.names),
             "fps": float(self.fps),

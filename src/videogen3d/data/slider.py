@@ -25,6 +25,7 @@ class FrameSlider:
             if int(value) != value or value < 1:
                 raise ValueError(f"FrameSlider {name} must be a positive integer, got {value!r}")
         self.clip_len, self.stride, self.frame_step = int(clip_len), int(stride), int(frame_step)
+        self._steps: dict[torch.device, torch.Tensor] = {}
 
     @property
     def span(self) -> int:
@@ -76,8 +77,11 @@ class FrameSlider:
     # ------------------------------------------------------------------ windows
     def expand(self, starts: torch.Tensor) -> torch.Tensor:
         """``(n,)`` starts -> ``(n, clip_len)`` frame indices."""
-        steps = torch.arange(self.clip_len, device=starts.device, dtype=torch.int64) * self.frame_step
-        return starts[:, None] + steps[None, :]
+        steps = self._steps.get(starts.device)
+        if steps is None:  # made once per device: expand runs for every batch
+            steps = torch.arange(self.clip_len, device=starts.device, dtype=torch.int64) * self.frame_step
+            self._steps[starts.device] = steps
+        return starts.unsqueeze(1) + steps
 
     def windows(self, offsets: torch.Tensor) -> torch.Tensor:
         """Every exhaustive window, ``(W, clip_len)`` int64."""
@@ -96,9 +100,21 @@ class FrameSlider:
         idx = idx.to(frames.device)
         return frames.index_select(0, idx.reshape(-1)).view(*idx.shape, *frames.shape[1:])
 
-    def clips(self, frames: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Gathered clips in model layout ``(n, C, T, H, W)`` (still in the bank's dtype)."""
-        return to_clip(self.gather(frames, idx))
+    def clips(self, frames: torch.Tensor, idx: torch.Tensor, contiguous: bool = True) -> torch.Tensor:
+        """Gathered clips in model layout ``(n, C, T, H, W)`` (still in the bank's dtype).
+
+        From frames stored channel-major (``FrameBank.subset(..., channels_first=True)``) the gather
+        copies whole ``H x W`` planes and the layout change only swaps T and C, far cheaper than the
+        per-pixel transpose row-major frames need (``python -m videogen3d.bench loader``, row
+        row_major_bank). ``contiguous=False`` leaves that last copy to the caller: a ``(n, C, T, H, W)``
+        view of the gathered frames, which a later dtype conversion can lay out in the same pass."""
+        planes = frames.permute(0, 3, 1, 2)  # (N, C, H, W) view
+        if not planes.is_contiguous():  # row-major frames
+            clip = self.gather(frames, idx).movedim(-1, -4)
+        else:
+            flat = planes.index_select(0, idx.to(frames.device).reshape(-1))  # (n * T, C, H, W)
+            clip = flat.view(idx.shape[0], idx.shape[1], *planes.shape[1:]).transpose(1, 2)
+        return clip.contiguous() if contiguous else clip
 
 
 def to_clip(frames: torch.Tensor) -> torch.Tensor:
