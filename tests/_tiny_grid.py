@@ -20,7 +20,8 @@ from videogen3d.utils.compose import compose_train
 from videogen3d.utils.config import ConfigError
 
 GOOD = ["experiment=A-5", "generator.ngf=4", "trainer.max_epochs=2", "trainer.limit_train_batches=2",
-        "trainer.limit_val_batches=1", "callbacks.lr_monitor=null", "num_samples=2"]
+        "trainer.limit_val_batches=1", "callbacks.lr_monitor=null", "num_samples=2",
+        "callbacks.model_summary=null", "callbacks.progress_bar=null"]
 
 
 def _save_hydra_files(cfg, job: Path, overrides: list[str]) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from _tiny_grid import make_tiny_multirun
 from videogen3d.cli import main as cli_main
+from videogen3d.report.build import histories
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,11 @@ def test_report_lists_the_failed_job_beside_the_finished_one(grid, tmp_path, cap
     assert "Errors:" in md and "optim.generator.lr=-1" in md.split("Errors:")[1]
     with Image.open(out / "contact_sheet.png") as sheet:  # a row per run, the failed one included
         assert sheet.size[1] >= 16 + 2 * 96
-    with Image.open(out / "score.png") as img:
-        assert img.size[0] > 100 and img.size[1] > 40
+    for name in ("score.png", "history.png"):
+        with Image.open(out / name) as img:
+            assert img.size[0] > 100 and img.size[1] > 40
+    assert histories(rows) == {"0: A-5": [(0.0, pytest.approx(good["val_mse"], rel=0.5)),
+                                          (1.0, pytest.approx(good["val_mse"]))], "1: A-5": []}
     printed = capsys.readouterr().out
     assert "| A-5 | failed |" in printed and "report.json" in printed
 
