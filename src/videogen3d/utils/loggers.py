@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from omegaconf import OmegaConf
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
 
     Per-epoch metrics are already in the loggers; these are the values the terminal summary prints,
     under ``final/<key>`` (val and train metrics as they ended) or their own key (``baseline/*``,
-    ``test/*``), so a CSV, TensorBoard or W&B reader sees the baselines beside the model.
+    ``test/*``), so a CSV, TensorBoard or W&B reader sees the baselines beside the model. TensorBoard gets
+    them as the metrics of its HParams tab, beside the run's config, so runs can be compared there.
     """
     metrics: dict[str, float] = {}
     for key, value in results.items():
@@ -79,7 +80,12 @@ def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
         log.info("final %s = %.6g", key, metrics[key])
     for lg in loggers:
         try:
-            lg.log_metrics(metrics, step=step)
+            if isinstance(lg, TensorBoardLogger):
+                # the config it was given (train.py's, the module's hparams) with the end results: the
+                # HParams plugin's data; log_hyperparams logs the metrics as scalars too
+                lg.log_hyperparams(lg.hparams, metrics=metrics, step=step)
+            else:
+                lg.log_metrics(metrics, step=step)
             if isinstance(lg, WandbLogger):
                 lg.experiment.summary.update(metrics)  # the run table's columns in the W&B dashboard
             lg.save()
