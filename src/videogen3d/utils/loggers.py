@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import netrc
 import os
 from typing import Any
 
+from lightning_fabric.loggers.logger import rank_zero_experiment
 from omegaconf import OmegaConf
+from pytorch_lightning.loggers import CSVLogger as _CSVLogger
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,38 @@ def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
 # keys after train.py imported this package, so the resolver is registered by then.
 if not OmegaConf.has_resolver("vg3d.suffix"):
     OmegaConf.register_new_resolver("vg3d.suffix", _suffix)
+if not OmegaConf.has_resolver("vg3d.resume_dir"):  # conf/hydra: a resume continues in its run's folder
+    from videogen3d.callbacks.run_dir import resume_dir
+
+    OmegaConf.register_new_resolver("vg3d.resume_dir", resume_dir)
+
+
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that an existing ``metrics.csv`` is continued, not deleted."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
+                self.metrics_keys = sorted(next(csv.reader(f), []))  # a new key rewrites the header, rows kept
+            log.info("continuing %s (%d columns)", self.metrics_file_path, len(self.metrics_keys))
+
+
+class CSVLogger(_CSVLogger):
+    """``pytorch_lightning.loggers.CSVLogger`` that appends to the run folder's ``metrics.csv``.
+
+    Lightning's deletes an existing file when the logger starts. Here a run folder holding a
+    ``metrics.csv`` is accepted only for a resume of that folder's own checkpoint (``check_run_dir``,
+    ``RunDirGuard``), so an existing file is the same run's earlier part: the resumed part's rows follow
+    its rows in one file (steps continue from the checkpoint's).
+    """
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
 
 
 def wandb_credentials_present() -> bool:
