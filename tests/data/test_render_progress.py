@@ -36,7 +36,7 @@ def test_a_synthetic_render_advances_the_bar_once_per_sequence(bar):
     n = cache.PROGRESS_MIN_SEQUENCES + 2
     bank = SyntheticPairsSource(num_sequences=n, num_frames=2, frame_size=16, cache=False, num_threads=2).render()
     assert bank.num_sequences == n
-    assert advances == [f"render stick_to_puppet_a (16x16)"] * n
+    assert advances == ["render stick_to_puppet_a (16x16)"] * n
     assert f"{n}/{n}" in out.getvalue() and "render stick_to_puppet_a" in out.getvalue()
 
 

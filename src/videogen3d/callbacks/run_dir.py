@@ -63,7 +63,7 @@ def resume_checkpoint(ckpt_path: Any, log_dir: Any, task_name: Any) -> Path | No
 
 
 def resume_dir(ckpt_path: Any, log_dir: Any, task_name: Any, default: str) -> str:
-    """``hydra.run.dir``: the run folder of the checkpoint a run resumes (see the module docstring), else ``default``."""
+    """``hydra.run.dir``: the run folder of the checkpoint a run resumes (module docstring), else ``default``."""
     ckpt = resume_checkpoint(ckpt_path, log_dir, task_name)
     run = _run_of(ckpt) if ckpt is not None else None
     return str(run) if run is not None else default

@@ -95,7 +95,8 @@ def histories(rows: list[dict[str, Any]], score: str = "val_mse") -> dict[str, l
     return {run_label(r): [(h["epoch"], h[key]) for h in val_history(Path(r["path"])) if key in h] for r in rows}
 
 
-def load_report(path: str | os.PathLike | None = None, logs: str | os.PathLike = "logs") -> tuple[Path, list[dict[str, Any]]]:
+def load_report(path: str | os.PathLike | None = None,
+                logs: str | os.PathLike = "logs") -> tuple[Path, list[dict[str, Any]]]:
     """``(report folder, rows)`` of a report written by ``videogen3d report``.
 
     ``path`` may be the report folder, its ``report.json``, or a multirun folder holding ``report/``;
