@@ -97,3 +97,31 @@ def test_resume_dir_keeps_the_new_folder_for_fresh_runs_and_loose_checkpoints(tm
     value = None if ckpt == "none" else str(loose)
     assert resume_dir(value, tmp_path / "logs", "train", "NEW") == "NEW"
     assert resume_dir("last", tmp_path / "logs", "train", "NEW") == "NEW"  # none found: check_config says so
+
+
+def test_run_dir_of_train_and_synth_configs(tmp_path):
+    """conf/hydra is shared: synth.py's config (no ckpt_path) keeps its new folder; train.py's follows ckpt_path."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import videogen3d.callbacks.run_dir  # noqa: F401  vg3d.resume_dir: train.py imports it (videogen3d.train),
+    import videogen3d.synthesis.stages  # noqa: F401  synth.py through Hydra's RunDirGuard; synth_conf resolver
+    from videogen3d.utils.compose import CONF_DIR
+
+    run = tmp_path / "train" / "runs" / "r1"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("task_name: train\n")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            synth = compose("synth", overrides=[f"paths.log_dir={tmp_path}"], return_hydra_config=True)
+            fresh = compose("train", overrides=[f"paths.log_dir={tmp_path}"], return_hydra_config=True)
+            resumed = compose("train", overrides=[f"paths.log_dir={tmp_path}", "ckpt_path=last"],
+                              return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    assert Path(synth.hydra.run.dir).parent == tmp_path / "synth" / "runs"
+    assert Path(fresh.hydra.run.dir).parent == tmp_path / "train" / "runs" and Path(fresh.hydra.run.dir) != run
+    assert Path(resumed.hydra.run.dir) == run

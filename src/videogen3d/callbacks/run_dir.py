@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.utils.config import ConfigError
 
@@ -67,6 +67,12 @@ def resume_dir(ckpt_path: Any, log_dir: Any, task_name: Any, default: str) -> st
     ckpt = resume_checkpoint(ckpt_path, log_dir, task_name)
     run = _run_of(ckpt) if ckpt is not None else None
     return str(run) if run is not None else default
+
+
+# conf/hydra's run.dir; registered here (Hydra imports this module for RunDirGuard before it resolves the
+# run folder, for train.py and synth.py alike) and by videogen3d.utils.loggers (compose in tests, notebooks)
+if not OmegaConf.has_resolver("vg3d.resume_dir"):
+    OmegaConf.register_new_resolver("vg3d.resume_dir", resume_dir)
 
 
 class RunDirGuard(Callback):

@@ -35,10 +35,7 @@ def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
 # keys after train.py imported this package, so the resolver is registered by then.
 if not OmegaConf.has_resolver("vg3d.suffix"):
     OmegaConf.register_new_resolver("vg3d.suffix", _suffix)
-if not OmegaConf.has_resolver("vg3d.resume_dir"):  # conf/hydra: a resume continues in its run's folder
-    from videogen3d.callbacks.run_dir import resume_dir
-
-    OmegaConf.register_new_resolver("vg3d.resume_dir", resume_dir)
+import videogen3d.callbacks.run_dir  # noqa: E402,F401  registers vg3d.resume_dir (conf/hydra's run.dir)
 
 
 class _AppendingWriter(ExperimentWriter):
