@@ -6,7 +6,7 @@
     videogen3d build labelled ROOT --out labelled.csv [--on-bad-file skip]
     videogen3d translate CKPT INPUT.mp4 --out OUT.mp4 [--target T.mp4] [--compare CMP.mp4]
                          [--window N --overlap K] [--size train|source|HxW] [--device cpu|cuda]
-    videogen3d evaluate CKPT [--split val|test] [--json out.json] [key=value | group=option ...]
+    videogen3d evaluate CKPT [--split val|test] [--json out.json] [--results DIR] [key=value | group=option ...]
     videogen3d check FILE...
     videogen3d report RUN_OR_MULTIRUN_DIR... [--out DIR] [--no-quality] [--wandb]
 
@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("overrides", nargs="*", help="key=value or group=option applied to the run's config")
     e.add_argument("--split", choices=("train", "val", "test"), default="val")
     e.add_argument("--json", help="where to write the JSON (default: <run>/eval/<split>.json)")
+    e.add_argument("--results", metavar="DIR", help="also write a results page: per clip the condition, generated "
+                   "and target as MP4 and PNG, and DIR/index.html with the metrics (as pix2pix's test.py)")
+    e.add_argument("--results-clips", type=int, default=16, metavar="N", help="clips on the results page")
     e.add_argument("--config", help="the run's config YAML (default: <run>/.hydra/config.yaml)")
     e.add_argument("--conf-dir", help="the conf/ folder for group=option overrides (default: the repository's)")
     e.add_argument("--device", default="cpu")
@@ -147,6 +150,7 @@ def _evaluate(a: argparse.Namespace) -> int:
 
     from videogen3d.platform.checkpoint import run_config_path
     from videogen3d.platform.evaluate import evaluate_checkpoint, markdown_table, write_json
+    from videogen3d.platform.results_page import check_output_dir
     from videogen3d.utils.io import check_output
 
     if a.json:
@@ -156,8 +160,13 @@ def _evaluate(a: argparse.Namespace) -> int:
     else:
         out = Path(a.ckpt).with_suffix(f".{a.split}.json")
     check_output(out, [a.ckpt, a.config], a.overwrite, flag="--json")  # before the work, not after
-    result = evaluate_checkpoint(a.ckpt, a.split, a.overrides, a.config, a.device, a.conf_dir, a.trust_checkpoint)
+    if a.results:
+        check_output_dir(a.results, [a.ckpt, a.config, out], a.overwrite)
+    result = evaluate_checkpoint(a.ckpt, a.split, a.overrides, a.config, a.device, a.conf_dir, a.trust_checkpoint,
+                                 a.results, a.results_clips, a.overwrite)
     print(markdown_table(result))
+    if a.results:
+        print(f"\nresults page: {result['results_page']}")
     print(f"\nJSON: {write_json(result, out)}")
     return 0
 

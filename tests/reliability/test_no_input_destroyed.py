@@ -121,7 +121,7 @@ def test_the_hydra_run_dir_guard_stops_before_hydra_writes(tmp_path):
     RunDirGuard().on_run_start(cfg)  # an empty folder is fine
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "config.yaml").write_text("seed: 1\n")
-    with pytest.raises(ValueError, match=r"already holds a run \(\.hydra/config\.yaml\)"):
+    with pytest.raises(SystemExit, match=r"already holds a run \(\.hydra/config\.yaml\)"):
         RunDirGuard().on_run_start(cfg)
     cfg.ckpt_path = str(run / "checkpoints" / "last.ckpt")
     RunDirGuard().on_run_start(cfg)  # resuming that folder's run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -20,7 +21,8 @@ class SampleMediaCallback(pl.Callback):
 
     Files: ``{dirpath}/epoch{E:03d}.mp4`` (one row per sample, columns condition | generated |
     target) and ``{dirpath}/epoch{E:03d}.png`` (rows condition, generated, target of the first
-    sample; one column per frame). Loggers that take media (W&B, TensorBoard) get them too.
+    sample; one column per frame). Loggers that take media get them too: W&B as ``wandb.Image`` and
+    ``wandb.Video``, TensorBoard as an image and an animated GIF (TensorBoard's video format).
     """
 
     def __init__(self, dirpath: str, every_n_epochs: int = 1, fps: float = 8.0, gap: int = 2) -> None:
@@ -63,3 +65,22 @@ class SampleMediaCallback(pl.Callback):
                                    "trainer/global_step": trainer.global_step})
             elif isinstance(lg, pl.loggers.TensorBoardLogger):
                 lg.experiment.add_image("samples/strip", strip, trainer.global_step, dataformats="HWC")
+                # what SummaryWriter.add_video writes (an animated GIF in an image summary), without moviepy
+                # (add_video needs it, and moviepy 2 dropped the moviepy.editor it imports); Lightning's own
+                # log_hyperparams adds summaries through the same file writer
+                lg.experiment._get_file_writer().add_summary(gif_summary("samples/video", video, self.fps),
+                                                             trainer.global_step)
+
+
+def gif_summary(tag: str, video: np.ndarray, fps: float):
+    """A TensorBoard image summary holding ``uint8 (T, H, W, 3)`` frames as an animated GIF (Pillow)."""
+    from PIL import Image
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    frames = [Image.fromarray(f) for f in video]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=max(int(round(1000 / fps)), 20), loop=0)
+    t, h, w, c = video.shape
+    image = Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=buf.getvalue())
+    return Summary(value=[Summary.Value(tag=tag, image=image)])

@@ -1,4 +1,5 @@
-"""Frame-bank caching shared by every data source: build once, save atomically, read back."""
+"""Frame-bank caching shared by every data source: build once, save atomically, read back; and the
+progress bar of a long build (:func:`render_progress`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,29 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from videogen3d.data.frame_bank import FrameBank
 from videogen3d.utils.video import frame_hw
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# renders of fewer sequences take a moment (the tests' tiny sets): no bar for them
+PROGRESS_MIN_SEQUENCES = 10
+
+
+def render_progress(items: Iterable[T], total: int, description: str) -> Iterator[T]:
+    """``items`` (one per rendered sequence or clip) under the platform's rich progress bar on stderr, when
+    there are at least ``PROGRESS_MIN_SEQUENCES`` of them; ``VIDEOGEN3D_PROGRESS=0`` silences it."""
+    if total < PROGRESS_MIN_SEQUENCES:
+        yield from items
+        return
+    from videogen3d.platform._progress import track
+
+    yield from track(items, description, total=total)
 
 
 def as_frame_size(frame_size) -> tuple[int, int]:

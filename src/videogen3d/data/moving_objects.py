@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from videogen3d.data.cache import render_progress
 from videogen3d.data.frame_bank import FrameBank
 from videogen3d.data.sprites import draw_sprite, random_colour
 
@@ -90,12 +91,12 @@ def render_bank(frame_size: Sequence[int], clip_len: int, clips_per_class: int, 
     if clips_per_class < 1 or clip_len < 2:
         raise ValueError(f"need clips_per_class >= 1 and clip_len >= 2, got {clips_per_class} and {clip_len}")
     clips, labels, names = [], [], []
-    for c, name in enumerate(CLASS_NAMES):
-        for i in range(clips_per_class):
-            rng = np.random.default_rng([int(seed), PARTITIONS[partition], c, i])
-            clips.append(render_clip(name, rng, frame_size, clip_len))
-            labels.append(c)
-            names.append(f"{partition}/{name}/{i:04d}")
+    every = [(c, name, i) for c, name in enumerate(CLASS_NAMES) for i in range(clips_per_class)]
+    for c, name, i in render_progress(every, len(every), f"render moving objects ({partition})"):
+        rng = np.random.default_rng([int(seed), PARTITIONS[partition], c, i])
+        clips.append(render_clip(name, rng, frame_size, clip_len))
+        labels.append(c)
+        names.append(f"{partition}/{name}/{i:04d}")
     target = np.concatenate(clips)  # (S*T, H, W, 3)
     offsets = np.arange(len(clips) + 1, dtype=np.int64) * clip_len
     return FrameBank(target=target, offsets=offsets, labels=np.asarray(labels, np.int64), names=names,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videogen3d.data.cache import as_frame_size, cache_key, load_or_build
+from videogen3d.data.cache import as_frame_size, cache_key, load_or_build, render_progress
 from videogen3d.data.frame_bank import FrameBank
 from videogen3d.data.render.skeleton import dance
 from videogen3d.data.render.styles import STYLES, render
@@ -113,7 +113,7 @@ class SyntheticPairsSource:
         try:
             torch.set_num_threads(1)  # parallel over sequences, not inside small ops
             with ThreadPoolExecutor(self.num_threads) as pool:
-                list(pool.map(work, range(n)))
+                list(render_progress(pool.map(work, range(n)), n, f"render {self.name} ({h}x{w})"))
         finally:
             torch.set_num_threads(threads)
         log.info("rendered %s: %d x %d frames at %dx%d in %.1fs", self.name, n, t, h, w, time.perf_counter() - start)

@@ -4,7 +4,9 @@ The dataset is the run's own (its saved config), so ``val``/``test`` are the ver
 run held out (the split is seeded); overrides point it elsewhere, e.g.
 ``dataset=video_pairs dataset.source.manifest=pairs.csv``. The generator sees the split's
 clips (``dataset.clip_len`` frames, every ``val_stride``); the identity baseline (the condition
-taken as the output) is scored beside it, as ``train.py`` does.
+taken as the output) is scored beside it, as ``train.py`` does. ``results=DIR`` also writes a results
+page (``videogen3d.platform.results_page``): per clip the condition, generated and target as MP4 and
+PNG, and ``index.html`` with the metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hydra.utils import instantiate
 from videogen3d.metrics.video import video_metrics
 from videogen3d.platform._progress import track
 from videogen3d.platform.checkpoint import load_generator
+from videogen3d.platform.results_page import ResultsPage
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["METRICS", "evaluate_checkpoint", "markdown_table", "write_json"]
@@ -33,9 +36,11 @@ SPLITS = ("train", "val", "test")
 def evaluate_checkpoint(
     ckpt: str | os.PathLike, split: str = "val", overrides: list[str] | tuple[str, ...] = (),
     config: str | os.PathLike | None = None, device: str = "cpu", conf_dir: str | os.PathLike | None = None,
-    trust: bool = False,
+    trust: bool = False, results: str | os.PathLike | None = None, results_clips: int = 16,
+    overwrite: bool = False,
 ) -> dict:
-    """``{checkpoint, split, clips, frames, metrics: {mse, psnr, ssim, temporal_error}, identity: {...}}``."""
+    """``{checkpoint, split, clips, frames, metrics: {mse, psnr, ssim, temporal_error}, identity: {...}}``
+    (and ``results_page``: the ``index.html`` written when ``results`` names a folder)."""
     if split not in SPLITS:
         raise ValueError(f"split={split!r}; expected one of {SPLITS}")
     gen = load_generator(ckpt, config, overrides, device, conf_dir, trust)
@@ -51,20 +56,33 @@ def evaluate_checkpoint(
     frame_size = datamodule.frame_size
     model, identity = video_metrics("", frame_size=frame_size), video_metrics("", frame_size=frame_size)
     model, identity = model.to(device), identity.to(device)
+    page = None
+    if results is not None:
+        page = ResultsPage(results, results_clips, fps=getattr(datamodule, "fps", 8.0), frame_size=frame_size,
+                           overwrite=overwrite)
     clips = frames = 0
-    for batch in track(loader, f"evaluate {split}"):
-        batch = datamodule.on_after_batch_transfer({k: v.to(device) for k, v in batch.items()})
-        cond, target = batch["cond"], batch["target"]
-        fake = gen(cond)
-        model.update(fake.float().clamp(-1, 1), target)
-        identity.update(cond, target)
-        clips += len(cond)
-        frames += cond.shape[0] * cond.shape[2]
-    return {
-        "checkpoint": str(ckpt), "split": split, "clips": clips, "frames": frames,
-        "metrics": {k: float(v) for k, v in model.compute().items()},
-        "identity": {k: float(v) for k, v in identity.compute().items()},
-    }
+    try:
+        for batch in track(loader, f"evaluate {split}"):
+            batch = datamodule.on_after_batch_transfer({k: v.to(device) for k, v in batch.items()})
+            cond, target = batch["cond"], batch["target"]
+            fake = gen(cond).float().clamp(-1, 1)
+            model.update(fake, target)
+            identity.update(cond, target)
+            if page is not None and not page.full:
+                page.add(cond, fake, target)
+            clips += len(cond)
+            frames += cond.shape[0] * cond.shape[2]
+        result = {
+            "checkpoint": str(ckpt), "split": split, "clips": clips, "frames": frames,
+            "metrics": {k: float(v) for k, v in model.compute().items()},
+            "identity": {k: float(v) for k, v in identity.compute().items()},
+        }
+        if page is not None:
+            result["results_page"] = str(page.write(result, METRICS))
+    finally:
+        if page is not None:
+            page.discard()  # the temporary folder, when the page was not written
+    return result
 
 
 def markdown_table(result: dict) -> str:

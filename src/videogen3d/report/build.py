@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from videogen3d.report.figures import contact_sheet, score_figure
+from videogen3d.report.figures import contact_sheet, history_figure, score_figure
 from videogen3d.report.quality import quality_columns
-from videogen3d.report.runs import find_runs, read_run
+from videogen3d.report.runs import find_runs, read_run, val_history
 from videogen3d.utils.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def build_report(paths: list[str | os.PathLike], out: str | os.PathLike, quality
         rows.append(row)
     rows.sort(key=trial_order)  # A-1, A-2, ..., A-10 (Hydra's glob runs them A-1, A-10, A-11, ...)
     files = {"markdown": out / "report.md", "csv": out / "report.csv", "json": out / "report.json",
-             "score": out / "score.png", "contact_sheet": out / "contact_sheet.png"}
+             "score": out / "score.png", "history": out / "history.png", "contact_sheet": out / "contact_sheet.png"}
     with atomic_path(files["markdown"]) as tmp:
         tmp.write_text(markdown(rows))
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -86,5 +86,40 @@ def build_report(paths: list[str | os.PathLike], out: str | os.PathLike, quality
     with atomic_path(files["json"]) as tmp:
         tmp.write_text(json.dumps(rows, indent=1, default=str))
     score_figure(rows, files["score"])
+    history_figure(histories(rows), files["history"])
     contact_sheet(rows, clips, files["contact_sheet"])
     return {"rows": rows, "files": {k: str(v) for k, v in files.items()}}
+
+
+def run_label(row: dict[str, Any]) -> str:
+    """``<job number>: <trial>`` for a multirun job (``0_A-5_seed42``), else the trial and the run folder."""
+    head = str(row["run"]).split("_", 1)[0]
+    return f"{head}: {row['experiment_id']}" if head.isdigit() else f"{row['experiment_id']} ({row['run']})"
+
+
+def histories(rows: list[dict[str, Any]], score: str = "val_mse") -> dict[str, list[tuple[float, float]]]:
+    """``{run label: [(epoch, score), ...]}`` from each run's ``csv/metrics.csv`` (``val_mse`` -> ``val/mse``)."""
+    key = score.replace("_", "/", 1)
+    return {run_label(r): [(h["epoch"], h[key]) for h in val_history(Path(r["path"])) if key in h] for r in rows}
+
+
+def load_report(path: str | os.PathLike | None = None,
+                logs: str | os.PathLike = "logs") -> tuple[Path, list[dict[str, Any]]]:
+    """``(report folder, rows)`` of a report written by ``videogen3d report``.
+
+    ``path`` may be the report folder, its ``report.json``, or a multirun folder holding ``report/``;
+    ``None`` or ``""``: the newest ``<logs>/multiruns/*/report``. A folder without a report is named
+    in the error with the command that makes one.
+    """
+    if not path:
+        found = sorted(Path(logs).glob("multiruns/*/report/report.json"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise FileNotFoundError(f"no report under {str(Path(logs) / 'multiruns')!r}; make one with "
+                                    f"`videogen3d report {Path(logs) / 'multiruns' / '<date>_<time>'}`")
+        path = found[-1]
+    path = Path(path)
+    for candidate in (path, path / "report.json", path / "report" / "report.json"):
+        if candidate.is_file():
+            return candidate.parent, json.loads(candidate.read_text())
+    raise FileNotFoundError(f"{str(path)!r} holds no report.json (nor report/report.json); make one with "
+                            f"`videogen3d report {path}`")

@@ -104,3 +104,50 @@ def contact_sheet(rows: list[dict[str, Any]], clips: dict[str, dict], path: Path
     with atomic_path(path) as tmp:
         img.save(tmp)
     return path
+
+
+# one colour per run within a figure (colour-blind-safe "tab10"-like set)
+_LINE_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def history_figure(histories: dict[str, list[tuple[float, float]]], path: Path, score: str = "val_mse",
+                   size: tuple[int, int] = (560, 320)) -> Path:
+    """``score`` over epochs, one line per run: ``histories`` maps a run's label to ``[(epoch, value)]``
+    (runs without a validation row keep their legend entry, marked "no epochs")."""
+    w, h = size
+    legend_w, pad, head = 170, 36, 22
+    img = Image.new("RGB", (w + legend_w, h), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((pad, 4), f"{score.replace('_', ' ')} per epoch (validation split; low is better)" if "mse" in score
+              else f"{score.replace('_', ' ')} per epoch (validation split)", fill="black", font=_FONT)
+    points = [p for pts in histories.values() for p in pts]
+    x0, x1, y0, y1 = pad, w - 10, head, h - pad  # plot box
+    draw.rectangle((x0, y0, x1, y1), outline="grey")
+    if points:
+        e_max = max(max(e for e, _ in points), 1.0)
+        v_lo, v_hi = min(v for _, v in points), max(v for _, v in points)
+        v_lo, v_hi = (v_lo - 0.5, v_hi + 0.5) if v_hi == v_lo else (v_lo, v_hi)
+
+        def xy(e: float, v: float) -> tuple[float, float]:
+            return x0 + (x1 - x0) * e / e_max, y1 - (y1 - y0) * (v - v_lo) / (v_hi - v_lo)
+
+        for v in (v_lo, v_hi):
+            draw.text((2, xy(0, v)[1] - 5), f"{v:.3g}", fill="black", font=_FONT)
+        for e in range(int(e_max) + 1):
+            draw.text((xy(e, v_lo)[0] - 3, y1 + 4), str(e), fill="black", font=_FONT)
+        draw.text(((x0 + x1) // 2 - 14, y1 + 18), "epoch", fill="black", font=_FONT)
+    for i, (label, pts) in enumerate(histories.items()):
+        colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        if pts:
+            line = [xy(e, v) for e, v in pts]
+            if len(line) > 1:
+                draw.line(line, fill=colour, width=2)
+            for x, y in line:
+                draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colour)
+        ly = head + 14 * i
+        draw.rectangle((w + 4, ly + 3, w + 14, ly + 9), fill=colour)
+        draw.text((w + 18, ly), (label if pts else f"{label} (no epochs)")[:26], fill="black", font=_FONT)
+    with atomic_path(path) as tmp:
+        img.save(tmp)
+    return path

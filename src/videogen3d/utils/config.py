@@ -155,8 +155,7 @@ def resolve_ckpt_path(cfg: DictConfig) -> None:
     if cfg.get("ckpt_path") != "last":
         return
     log_dir, task = Path(cfg.paths.log_dir), str(cfg.get("task_name", "train"))
-    here = Path(str(OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) or "")).resolve()
-    found = [p for p in _run_checkpoints(log_dir, task) if here not in p.resolve().parents]
+    found = _run_checkpoints(log_dir, task)  # this run's own folder too: a resume continues there (conf/hydra)
     if not found:
         raise ConfigError(f"ckpt_path=last: no last.ckpt under {str(log_dir / task)!r} (runs/*/checkpoints/) nor "
                           f"under {str(log_dir / 'multiruns')!r} for task_name={task}; give the checkpoint's path instead")

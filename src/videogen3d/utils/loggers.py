@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import netrc
 import os
 from typing import Any
 
+from lightning_fabric.loggers.logger import rank_zero_experiment
 from omegaconf import OmegaConf
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import CSVLogger as _CSVLogger
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,35 @@ def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
 # keys after train.py imported this package, so the resolver is registered by then.
 if not OmegaConf.has_resolver("vg3d.suffix"):
     OmegaConf.register_new_resolver("vg3d.suffix", _suffix)
+import videogen3d.callbacks.run_dir  # noqa: E402,F401  registers vg3d.resume_dir (conf/hydra's run.dir)
+
+
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that an existing ``metrics.csv`` is continued, not deleted."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
+                self.metrics_keys = sorted(next(csv.reader(f), []))  # a new key rewrites the header, rows kept
+            log.info("continuing %s (%d columns)", self.metrics_file_path, len(self.metrics_keys))
+
+
+class CSVLogger(_CSVLogger):
+    """``pytorch_lightning.loggers.CSVLogger`` that appends to the run folder's ``metrics.csv``.
+
+    Lightning's deletes an existing file when the logger starts. Here a run folder holding a
+    ``metrics.csv`` is accepted only for a resume of that folder's own checkpoint (``check_run_dir``,
+    ``RunDirGuard``), so an existing file is the same run's earlier part: the resumed part's rows follow
+    its rows in one file (steps continue from the checkpoint's).
+    """
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
 
 
 def wandb_credentials_present() -> bool:
@@ -67,7 +100,8 @@ def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
 
     Per-epoch metrics are already in the loggers; these are the values the terminal summary prints,
     under ``final/<key>`` (val and train metrics as they ended) or their own key (``baseline/*``,
-    ``test/*``), so a CSV, TensorBoard or W&B reader sees the baselines beside the model.
+    ``test/*``), so a CSV, TensorBoard or W&B reader sees the baselines beside the model. TensorBoard gets
+    them as the metrics of its HParams tab, beside the run's config, so runs can be compared there.
     """
     metrics: dict[str, float] = {}
     for key, value in results.items():
@@ -79,7 +113,12 @@ def log_final(loggers: list[Any], results: dict[str, Any], step: int) -> None:
         log.info("final %s = %.6g", key, metrics[key])
     for lg in loggers:
         try:
-            lg.log_metrics(metrics, step=step)
+            if isinstance(lg, TensorBoardLogger):
+                # the config it was given (train.py's, the module's hparams) with the end results: the
+                # HParams plugin's data; log_hyperparams logs the metrics as scalars too
+                lg.log_hyperparams(lg.hparams, metrics=metrics, step=step)
+            else:
+                lg.log_metrics(metrics, step=step)
             if isinstance(lg, WandbLogger):
                 lg.experiment.summary.update(metrics)  # the run table's columns in the W&B dashboard
             lg.save()
