@@ -52,7 +52,8 @@ class DomainEncoder(nn.Module):
         self.encoder = nn.Sequential(
             nn.Conv3d(3, width // 2, 3, stride=(1, 2, 2), padding=1), nn.LeakyReLU(0.2),
             nn.Conv3d(width // 2, width, 3, stride=(1, 2, 2), padding=1), nn.LeakyReLU(0.2),
-            nn.Conv3d(width, width, 3, stride=(1, 2, 2), padding=1), nn.Tanh())
+            nn.Conv3d(width, width, 3, stride=(1, 2, 2), padding=1))  # a linear code: a tanh here saturated
+            # within 400 steps on some seeds (every feature +-1, every Fréchet distance 0)
         up = dict(kernel_size=(1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1))
         self.decoder = nn.Sequential(
             nn.ConvTranspose3d(width, width, **up), nn.LeakyReLU(0.2),
@@ -84,7 +85,7 @@ def _geometry_key(dataset_cfg: Any) -> str:
 
 def domain_encoder(datamodule, dataset_cfg: Any, cache_dir: Path, steps: int = 400, seed: int = 0) -> DomainEncoder:
     """The domain's feature network: trained on training-split targets (seeded), cached per dataset config."""
-    path = Path(cache_dir) / f"domain_encoder_{_geometry_key(dataset_cfg)}_{steps}.pt"
+    path = Path(cache_dir) / f"domain_encoder_v2_{_geometry_key(dataset_cfg)}_{steps}.pt"
     net = DomainEncoder()
     if path.is_file():
         net.load_state_dict(torch.load(path, weights_only=True))
@@ -141,8 +142,12 @@ def quality_columns(run: Path, cache_dir: Path, max_clips: int = 64,
     (datamodule, config), clips = generate(run, max_clips)
     cols = sharpness(clips["fake"], clips["target"])
     encoder = domain_encoder(datamodule, config.dataset, cache_dir, steps=encoder_steps)
-    fd = FeatureFrechetDistance(num_features=encoder.features(clips["target"][:1]).shape[1])
-    fd.update(encoder.features(clips["target"]), real=True)
+    real = encoder.features(clips["target"])
+    if float(real.std(0).max()) < 1e-4:  # a collapsed feature network measures nothing: say so, never 0
+        raise ValueError("the domain feature network's features do not vary over the real clips "
+                         f"(std < 1e-4): delete {cache_dir}/domain_encoder_*.pt or change --encoder-steps")
+    fd = FeatureFrechetDistance(num_features=real.shape[1])
+    fd.update(real, real=True)
     fd.update(encoder.features(clips["fake"]), real=False)
     cols["frechet"] = float(fd.compute())
     return cols, clips
