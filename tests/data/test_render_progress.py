@@ -11,7 +11,7 @@ from rich.progress import Progress
 from videogen3d.data import cache
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
 from videogen3d.data.synthetic import SyntheticPairsSource
-from videogen3d.platform import _progress
+from videogen3d.utils import progress as _progress
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def test_the_hydra_run_dir_guard_stops_before_hydra_writes(tmp_path):
     """Hydra saves .hydra/ before the task runs; the guard (a Hydra callback) runs before that."""
     from omegaconf import OmegaConf
 
-    from videogen3d.callbacks.run_dir import RunDirGuard
+    from videogen3d.utils.run_dir import RunDirGuard
 
     run = tmp_path / "run"
     cfg = OmegaConf.create({"hydra": {"run": {"dir": str(run)}}, "ckpt_path": None})

@@ -90,7 +90,7 @@ def test_hydra_run_dir_forks_a_resume_into_another_folder(tmp_path):
 
 @pytest.mark.parametrize("ckpt", ["none", "elsewhere"])
 def test_resume_dir_keeps_the_new_folder_for_fresh_runs_and_loose_checkpoints(tmp_path, ckpt):
-    from videogen3d.callbacks.run_dir import resume_dir
+    from videogen3d.utils.run_dir import resume_dir
 
     loose = tmp_path / "weights.ckpt"
     loose.write_bytes(b"x")
@@ -104,7 +104,7 @@ def test_run_dir_of_train_and_synth_configs(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    import videogen3d.callbacks.run_dir  # noqa: F401  vg3d.resume_dir: train.py imports it (videogen3d.train),
+    import videogen3d.utils.run_dir  # noqa: F401  vg3d.resume_dir: train.py imports it (videogen3d.train),
     import videogen3d.synthesis.stages  # noqa: F401  synth.py through Hydra's RunDirGuard; synth_conf resolver
     from videogen3d.utils.compose import CONF_DIR
 

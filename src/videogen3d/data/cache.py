@@ -27,7 +27,7 @@ def render_progress(items: Iterable[T], total: int, description: str) -> Iterato
     if total < PROGRESS_MIN_SEQUENCES:
         yield from items
         return
-    from videogen3d.platform._progress import track
+    from videogen3d.utils.progress import track
 
     yield from track(items, description, total=total)
 

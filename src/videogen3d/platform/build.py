@@ -25,7 +25,7 @@ from pathlib import Path
 
 from videogen3d.data.video_io import VideoReadError, probe_video, write_video
 from videogen3d.data.video_pairs import VIDEO_EXTENSIONS, ON_BAD_FILE
-from videogen3d.platform._progress import track
+from videogen3d.utils.progress import track
 from videogen3d.platform.frames import is_frame_folder, list_frames, read_frame_folder
 from videogen3d.utils.io import atomic_path, check_output
 

@@ -114,7 +114,7 @@ def write_bad_corpus(folder: str | os.PathLike, size: tuple[int, int] = (32, 32)
 def check_videos(paths: list[str | os.PathLike]) -> list[dict]:
     """``[{path, ok, frames, fps, width, height} or {path, ok: False, reason}]`` for every file;
     every frame is decoded (at 32x32), so data broken after a readable start is found too."""
-    from videogen3d.platform._progress import track
+    from videogen3d.utils.progress import track
 
     report = []
     for p in track(list(paths), "check"):

@@ -19,7 +19,7 @@ import torch
 from hydra.utils import instantiate
 
 from videogen3d.metrics.video import video_metrics
-from videogen3d.platform._progress import track
+from videogen3d.utils.progress import track
 from videogen3d.platform.checkpoint import load_generator
 from videogen3d.platform.results_page import ResultsPage
 from videogen3d.utils.io import atomic_path

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from videogen3d.data.video_io import VideoReadError, verify_video, write_video
-from videogen3d.platform._progress import track
+from videogen3d.utils.progress import track
 from videogen3d.utils.io import check_output
 
 log = logging.getLogger(__name__)

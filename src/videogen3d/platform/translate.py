@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from videogen3d.data.video_io import probe_video, read_video, write_video
-from videogen3d.platform._progress import track
+from videogen3d.utils.progress import track
 from videogen3d.platform.checkpoint import TrainedGenerator, load_generator
 from videogen3d.platform.frames import Size, parse_size, read_frame_folder
 from videogen3d.utils.io import check_output

@@ -35,7 +35,7 @@ def _suffix(text: str | None, sep: str = "_", limit: int = 100) -> str:
 # keys after train.py imported this package, so the resolver is registered by then.
 if not OmegaConf.has_resolver("vg3d.suffix"):
     OmegaConf.register_new_resolver("vg3d.suffix", _suffix)
-import videogen3d.callbacks.run_dir  # noqa: E402,F401  registers vg3d.resume_dir (conf/hydra's run.dir)
+import videogen3d.utils.run_dir  # noqa: E402,F401  registers vg3d.resume_dir (conf/hydra's run.dir)
 
 
 class _AppendingWriter(ExperimentWriter):

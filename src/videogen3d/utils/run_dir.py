@@ -14,7 +14,7 @@ first run's ``.hydra`` files. ``on_run_start`` runs before that. Register it in 
 
     callbacks:
       run_dir_guard:
-        _target_: videogen3d.callbacks.run_dir.RunDirGuard
+        _target_: videogen3d.utils.run_dir.RunDirGuard
 """
 
 from __future__ import annotations
