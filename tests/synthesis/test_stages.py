@@ -48,7 +48,8 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     assert (work / "table.md").read_text() == md
     best = rows[3]
     assert best["c3d_adv"] == "linf eps 0.1, 1 steps" and best["optimizer"] == "adam" and best["jitter"]
-    assert "Best (ours): robust C3D" in out
+    assert "Best (ours): C3D ensemble through the clip VAE" in out and best["generator"] == "ClipVAEModule"
+    assert (work / "checkpoints" / "vae.ckpt").is_file()
     dae = rows[2]
     assert (dae["prior_gradient"], dae["tempcae_noise"], rows[0]["prior_gradient"]) == ("residual", "blend 1", "full")
     assert "| Ours, denoising tempCAE + residual prior gradient (not in the seed) | 2 | 10 | 10 | none |" in out

@@ -23,17 +23,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.tasks.vae import ClipVAEModule
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "stage_checkpoint", "stage_command",
-           "save_checkpoint", "load_classifier", "load_autoencoder", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
+           "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
            "changed_settings"]
 
 MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _target_), kept in its checkpoint
 
 CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "checkpoints/autoencoder.ckpt",
                "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt",
-               "classifier_robust": "checkpoints/classifier_robust.ckpt"}
+               "classifier_robust": "checkpoints/classifier_robust.ckpt", "vae": "checkpoints/vae.ckpt"}
 
 
 def safe_load(path: str | os.PathLike, what: str) -> Any:
@@ -173,3 +174,15 @@ def changed_settings(path: str | os.PathLike, module_config: DictConfig, epochs:
                                                    and float(have[key]) == float(want[key])):
             out.append(f"module.{key}: {have.get(key)!r} -> {want.get(key)!r}")
     return out
+
+
+def load_vae(path: str | os.PathLike, want: dict[str, Any], *, overrides: Sequence[str] = (),
+             what: str = "clip VAE (vae)") -> ClipVAEModule:
+    """Load the clip VAE (made by stage autoencoder); its clip length and frame size must match."""
+    path = Path(path)
+    _require(path, what, "autoencoder", overrides)
+    model = load_module(path, what, ClipVAEModule, stage_command("autoencoder", overrides))
+    _check(what, path, model.geometry, want, ("clip_len", "frame_size"))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()

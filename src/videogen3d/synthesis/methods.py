@@ -4,7 +4,8 @@ A definition holds
 
 - ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
   (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
-  ``classifier_robust``; several: an ensemble);
+  ``classifier_robust``; several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
+  (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels;
 - any :class:`videogen3d.tasks.synthesis.PixelSynthesis` setting (``optimizer``, ``lr``,
   ``iterations``, ``eta_*``, ``jitter``, ``eta_tv``, ``coarse_factor``, ``langevin``, ...), which
   replaces the global ``synthesis.<key>`` for this method only;
@@ -22,8 +23,8 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs"]
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
-                  "coarse_until", "langevin")
-_META = ("label", "prior", "autoencoder", "classifiers", "base", "ablate")
+                  "coarse_until", "langevin", "eta_code", "code_init")
+_META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
 def _no_robust(spec: dict[str, Any]) -> None:
@@ -42,6 +43,8 @@ ABLATIONS = {
     "dae": lambda s: s.update(autoencoder="autoencoder", prior_gradient="full"),  # the seed's plain tempCAE
     "prior": lambda s: s.update(prior="norm", autoencoder=None, eta_norm=0.0),    # no prior at all
     "step": lambda s: s.update(optimizer="gd"),                                     # the seed's plain GD
+    "latent": lambda s: s.update(latent=None),                # pixels optimised, not the VAE's code
+    "code_prior": lambda s: s.update(eta_code=0.0),           # the code's Gaussian prior off
 }
 
 
@@ -82,6 +85,10 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
         if c not in ("classifier", "classifier_robust"):
             raise ValueError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected 'classifier' or "
                              f"'classifier_robust'")
+    spec.setdefault("latent", None)
+    if spec["latent"] not in (None, "vae"):
+        raise ValueError(f"synthesis.method_defs.{name}.latent={spec['latent']!r}; expected 'vae' (the clip VAE's "
+                         f"code) or null (pixels)")
     if spec["autoencoder"] not in (None, "autoencoder", "autoencoder_dae"):
         raise ValueError(f"synthesis.method_defs.{name}.autoencoder={spec['autoencoder']!r}; expected "
                          f"'autoencoder' or 'autoencoder_dae'")

@@ -3,7 +3,8 @@
     classifier   train the C3D on the main partition            -> checkpoints/classifier.ckpt
                  (and, for methods that use it, the robust C3D    -> checkpoints/classifier_robust.ckpt)
     autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
-                 (and, for methods that use it, its denoising twin -> checkpoints/autoencoder_dae.ckpt)
+                 (and, for methods that use them, its denoising twin -> checkpoints/autoencoder_dae.ckpt
+                 and the clip VAE through which the best method synthesises -> checkpoints/vae.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -39,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, describe_geometry,
-                                              load_autoencoder, load_classifier, safe_load, save_checkpoint,
+                                              load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
 from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
@@ -84,6 +85,7 @@ def _needed_checkpoints(cfg: DictConfig) -> set[str]:
     for m in synthesis_methods(cfg):
         spec = method_spec(cfg, m)
         need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
+        need |= {spec["latent"]} if spec.get("latent") else set()
     return need
 
 
@@ -111,7 +113,8 @@ def _check_noise_settings(cfg: DictConfig) -> None:
 
 # checkpoint stage -> (config group, the group's sub-node whose keys replace the group's for that stage)
 TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
-         "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae")}
+         "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
+         "vae": ("vae", None)}
 
 
 class _Run:
@@ -161,6 +164,9 @@ class _Run:
         if group == "autoencoder":
             add = {"clip_len": g["clip_len"], "frame_size": g["frame_size"],
                    "net": {"cs": int(node.module.cs), "frame_size": g["frame_size"]}}
+        elif group == "vae":
+            add = {"clip_len": g["clip_len"], "frame_size": g["frame_size"],
+                   "net": {"clip_len": g["clip_len"], "frame_size": g["frame_size"]}}
         else:
             add = {"class_names": g["class_names"], "clip_len": g["clip_len"], "frame_size": g["frame_size"],
                    "role": stage, "net": {"num_classes": len(g["class_names"]), "clip_len": g["clip_len"],
@@ -219,10 +225,11 @@ def _train_classifier(r: _Run, role: str) -> Path:
 
 
 def _train_autoencoder(r: _Run) -> list[Path]:
-    """The tempCAE and its denoising twin (``autoencoder.dae``), those of the two that a method uses."""
+    """The priors: the tempCAE, its denoising twin (``autoencoder.dae``) and the clip VAE (``vae``), those
+    that a method uses."""
     need = _needed_checkpoints(r.cfg)
     paths = []
-    for stage in [s for s in ("autoencoder", "autoencoder_dae") if s in need]:
+    for stage in [s for s in ("autoencoder", "autoencoder_dae", "vae") if s in need]:
         if not r.skip(stage, r.task(stage)):
             r.fit(stage, "main")
         paths.append(r.ckpt(stage))
@@ -238,6 +245,7 @@ def _synthesize(r: _Run) -> dict[str, Any]:
             for stage in sorted(need & {"classifier", "classifier_robust"})}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
             for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
+    vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides) if "vae" in need else None
     targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
     if scfg.get("multi_targets"):
         mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
@@ -246,10 +254,10 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     for method in methods:
         spec = method_spec(r.cfg, method)
         kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
-        cae = spec["autoencoder"]
+        cae, latent = spec["autoencoder"], spec.get("latent")
         out_dir = r.work_dir / "synthesis" / method
         key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
-                          "ckpts": {c: _identity(r.ckpt(c)) for c in spec["classifiers"] + ([cae] if cae else [])}},
+                          "ckpts": {c: _identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
                          sort_keys=True, default=str)
         if _reusable(r, out_dir / "videos.pt", key):
             log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
@@ -257,7 +265,8 @@ def _synthesize(r: _Run) -> dict[str, Any]:
             files[method] = {"record": str(out_dir / "videos.pt")}
             continue
         module = PixelSynthesis([clfs[c].net for c in spec["classifiers"]], targets, want["clip_len"],
-                                want["frame_size"], tempcae=caes[cae].net if cae else None, **kwargs)
+                                want["frame_size"], tempcae=caes[cae].net if cae else None,
+                                generator=vae if latent else None, **kwargs)
         trainer = r.trainer(f"synthesis_{method}", max_steps=module.iterations, max_epochs=1,
                             limit_val_batches=0, num_sanity_val_steps=0)
         t0 = time.perf_counter()
@@ -272,8 +281,11 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
+        if latent:
+            hp = vae.hparams
+            settings["vae"] = {"latent_dim": vae.latent_dim, "beta": float(hp.beta)}
         settings["reuse_key"] = key
-        files[method] = write_synthesis(out_dir, module.video, names, targets, settings,
+        files[method] = write_synthesis(out_dir, module.synthesized(), names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
         log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
                  files[method]["grid"])

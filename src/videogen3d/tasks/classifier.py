@@ -31,18 +31,24 @@ __all__ = ["VideoClassifier", "OptimizerFactory", "with_schedule"]
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "onecycle")
 
 
 def with_schedule(opt: torch.optim.Optimizer, schedule: str, trainer: pl.Trainer | None):
     """``constant``: the optimizer alone; ``cosine``: lr decays to 0 over the run, per step (the last,
-    small steps also settle batch norm's running statistics, which the frozen networks use)."""
+    small steps also settle batch norm's running statistics, which the frozen networks use);
+    ``onecycle``: ``torch.optim.lr_scheduler.OneCycleLR`` with the optimizer's lr as its peak (a warm-up
+    from lr/25 over the first 30 % of the steps, then a cosine decay; the clip VAE needs the warm-up:
+    at its full lr from the first step it settles on the all-white clip and stays there)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule={schedule!r} is unknown; expected one of {SCHEDULES}")
     if schedule == "constant" or trainer is None:
         return opt
     steps = max(1, int(trainer.estimated_stepping_batches))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    if schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 

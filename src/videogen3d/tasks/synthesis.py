@@ -25,6 +25,15 @@ term; ``optimizer="normgd"`` steps ``lr`` along each video's RMS-normalised grad
 ``coarse_factor``/``coarse_until`` average the gradient over ``f x f`` blocks for the first
 ``coarse_until`` share of the iterations (coarse-to-fine); ``langevin`` adds Gaussian noise of that
 std after each step, decaying linearly to 0.
+
+``generator`` (ours; DGN-AM, Nguyen et al. 2016) changes what is optimised: instead of the pixels, one
+whitened code ``u`` per video, and the video is ``generator.decode_whitened(u)`` (the clip VAE of
+:mod:`videogen3d.tasks.vae`, whose codes of real clips have mean 0 and identity covariance in ``u``).
+The code prior ``eta_code * |u|^2 / 2`` (the negative log-density of that Gaussian) joins the
+objective; the start is ``u ~ N(0, code_init^2 I)``, a random video that the generator can make.
+Every other term (classifier, tempCAE or norm prior, TV, jitter) applies to the decoded video as
+before; pixel clamping, coarse-to-fine and the normalised step act on the pixels only and are
+refused with a generator; Langevin noise is added to the code.
 """
 
 from __future__ import annotations
@@ -79,7 +88,8 @@ class PixelSynthesis(pl.LightningModule):
                  iterations: int = 50000, init_scale: float = 1.0, clamp: bool = True, channels: int = 3,
                  seed: int = 0, eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
                  prior_gradient: str = "full", jitter: dict[str, float] | None = None, eta_tv: float = 0.0,
-                 coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0) -> None:
+                 coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
+                 generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
@@ -123,19 +133,50 @@ class PixelSynthesis(pl.LightningModule):
         h, w = (int(frame_size[0]), int(frame_size[1]))
         g = torch.Generator().manual_seed(int(seed))
         # "we started with a random video" (§3.5): uniform noise in [-init_scale, init_scale]
-        init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
-        self.video = nn.Parameter(init)  # (N, C, T, H, W)
+        if eta_code < 0 or code_init < 0:
+            raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
+        self.eta_code, self.code_init = float(eta_code), float(code_init)
+        self.generator = None
+        if generator is not None:
+            if not hasattr(generator, "decode_whitened"):
+                raise ValueError(f"synthesis generator must have decode_whitened(u) (a clip VAE module), got "
+                                 f"{type(generator).__name__}")
+            if self.coarse_factor > 1 or optimizer == "normgd":
+                raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
+                                 "'normgd' act on pixels and cannot be used with it")
+            self.generator = _frozen(generator)
+            code = torch.randn(len(targets), int(generator.latent_dim), generator=g) * self.code_init
+            self.code = nn.Parameter(code)  # (N, latent_dim), whitened
+            self.clamp = False  # the decoder's tanh keeps the pixels in [-1, 1]
+        else:
+            init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
+            self.video = nn.Parameter(init)  # (N, C, T, H, W)
+
+    @property
+    def parameter(self) -> nn.Parameter:
+        """What is optimised: the pixels, or the codes when synthesising through a generator."""
+        return self.code if self.generator is not None else self.video
+
+    def synthesized(self) -> torch.Tensor:
+        """The current videos ``(N, C, T, H, W)``, detached."""
+        with torch.no_grad():
+            return self.current_video().detach()
+
+    def current_video(self) -> torch.Tensor:
+        return self.generator.decode_whitened(self.code) if self.generator is not None else self.video
 
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)
         self.classifiers.eval()  # Lightning's fit() calls train(); the frozen networks stay in eval mode
         if self.tempcae is not None:
             self.tempcae.eval()
+        if self.generator is not None:
+            self.generator.eval()
         return self
 
     def losses(self, video: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-video terms ``(N,)``: ``l_c3d`` and ``l_tempcae`` (ours) or ``l_norm`` (comparison), and ``p_target``."""
-        x = self.video if video is None else video
+        x = self.current_video() if video is None else video
         seen = jitter(x, **self.jitter, generator=self._jitter_gen) if self.training else x
         logits = [c(seen) for c in self.classifiers]
         l_c3d = torch.stack([target_error(lg, self.targets) for lg in logits]).mean(0)
@@ -148,12 +189,15 @@ class PixelSynthesis(pl.LightningModule):
                 x, residual=self.prior_gradient == "residual").float()
         else:
             out["l_norm"] = norm_error(x)
+        if self.generator is not None:
+            out["l_code"] = self.code.float().pow(2).sum(1) / 2
         return out
 
     def objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         prior = (self.eta_tempcae * terms["l_tempcae"] if self.method == "ours" else self.eta_norm * terms["l_norm"])
         tv = self.eta_tv * terms["l_tv"] if "l_tv" in terms else 0.0
-        return (self.eta_c3d * terms["l_c3d"] + prior + tv).sum()
+        code = self.eta_code * terms["l_code"] if "l_code" in terms else 0.0
+        return (self.eta_c3d * terms["l_c3d"] + prior + tv + code).sum()
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         terms = self.losses()
@@ -165,6 +209,8 @@ class PixelSynthesis(pl.LightningModule):
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.generator is not None:
+            return
         g = self.video.grad
         if g is None:
             return
@@ -178,17 +224,18 @@ class PixelSynthesis(pl.LightningModule):
         if self.langevin > 0:
             with torch.no_grad():
                 std = self.langevin * max(0.0, 1.0 - self.global_step / max(1, self.iterations))
-                self.video.add_(torch.randn(self.video.shape, generator=self._jitter_gen).to(self.video) * std)
+                p = self.parameter
+                p.add_(torch.randn(p.shape, generator=self._jitter_gen).to(p) * std)
         if self.clamp:
             with torch.no_grad():
                 self.video.clamp_(-1.0, 1.0)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.optimizer_name == "gd":  # eq. 8 / 11: the η are inside the objective
-            return torch.optim.SGD([self.video], lr=1.0, momentum=0.0)
+            return torch.optim.SGD([self.parameter], lr=1.0, momentum=0.0)
         if self.optimizer_name == "normgd":  # the gradient is normalised in on_before_optimizer_step
-            return torch.optim.SGD([self.video], lr=self.lr, momentum=0.0)
-        return torch.optim.Adam([self.video], lr=self.lr)
+            return torch.optim.SGD([self.parameter], lr=self.lr, momentum=0.0)
+        return torch.optim.Adam([self.parameter], lr=self.lr)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Ticks(self.iterations), batch_size=1, num_workers=0)
@@ -203,4 +250,7 @@ class PixelSynthesis(pl.LightningModule):
                 "prior_gradient": self.prior_gradient if self.method == "ours" else None,
                 "classifiers": len(self.classifiers), "jitter": self.jitter if any(self.jitter.values()) else None,
                 "eta_tv": self.eta_tv or None, "langevin": self.langevin or None,
-                "coarse": [self.coarse_factor, self.coarse_until] if self.coarse_factor > 1 else None}
+                "coarse": [self.coarse_factor, self.coarse_until] if self.coarse_factor > 1 else None,
+                "generator": type(self.generator).__name__ if self.generator is not None else None,
+                "eta_code": self.eta_code if self.generator is not None else None,
+                "code_init": self.code_init if self.generator is not None else None}

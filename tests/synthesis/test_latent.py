@@ -1,0 +1,142 @@
+"""The clip VAE and synthesis through its code (ours, DGN-AM style): shapes, training, the code prior,
+the refusals, and the method flags that switch the latent parametrisation and its prior off."""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from _synth_helpers import build
+from torch.utils.data import DataLoader, Dataset
+
+from videogen3d.data.moving_objects import CLASS_NAMES, render_clip
+from videogen3d.losses.synthesis import parse_targets
+from videogen3d.models.clip_vae import ClipVAE
+from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
+from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.tasks.vae import ClipVAEModule
+
+VAE_MODULE = {"_target_": "videogen3d.tasks.vae.ClipVAEModule", "clip_len": 8, "frame_size": [24, 32],
+              "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 6, "widths": [8, 16, 16],
+                      "clip_len": 8, "frame_size": [24, 32]},
+              "optimizer": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 3e-3}}
+
+
+class _Clips(Dataset):
+    def __init__(self, n: int = 16) -> None:
+        import numpy as np
+        rng = np.random.default_rng(0)
+        clips = [render_clip(CLASS_NAMES[i % 4], rng, (24, 32), 8) for i in range(n)]
+        self.x = torch.as_tensor(np.stack(clips)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"target": self.x[i]}
+
+
+def _trainer(**kw) -> pl.Trainer:
+    return pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, accelerator="cpu", **kw)
+
+
+def test_clip_vae_shapes_range_and_bad_clip():
+    torch.manual_seed(0)
+    net = ClipVAE(8, (24, 32), latent_dim=5, widths=[8, 16])
+    x = torch.rand(3, 3, 8, 24, 32) * 2 - 1
+    mean, logvar = net.encode(x)
+    assert mean.shape == logvar.shape == (3, 5)
+    y = net.decode(mean)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    recon, m2, _ = net(x)
+    assert recon.shape == x.shape and torch.equal(m2, mean)
+    with pytest.raises(ValueError, match=r"got a clip of shape \(3, 3, 4, 24, 32\)"):
+        net.encode(x[:, :, :4])
+    with pytest.raises(ValueError, match="frame"):
+        ClipVAE(8, (20, 32), widths=[8, 16, 16])  # 20 is not divisible by 2**3
+
+
+def test_vae_training_lowers_the_loss_and_keeps_the_code_distribution():
+    torch.manual_seed(0)
+    module = build(VAE_MODULE, beta=0.002)
+    data = _Clips()
+    x = data.x
+    with torch.no_grad():
+        before = (module.net.decode(module.net.encode(x)[0]) - x).pow(2).mean().item()
+    _trainer(max_epochs=25).fit(module, DataLoader(data, batch_size=8, shuffle=True))
+    module.eval()
+    with torch.no_grad():
+        codes = module.net.encode(x)[0]
+        after = (module.net.decode(codes) - x).pow(2).mean().item()
+        assert after < 0.5 * before
+        # code_mean / code_chol: the last epoch's posterior means (the net changed a little during it)
+        assert not torch.equal(module.code_chol, torch.eye(6))
+        assert torch.allclose(module.code_mean, codes.mean(0), atol=0.3 * codes.std(0).mean().item())
+        # whitened: decode_whitened(0) is the decoded mean code; the training codes whiten to ~unit spread
+        assert torch.allclose(module.decode_whitened(torch.zeros(1, 6)), module.net.decode(module.code_mean[None]))
+        u = torch.linalg.solve_triangular(module.code_chol, (codes - module.code_mean).T, upper=False).T
+        assert 0.5 < u.pow(2).mean().item() < 2.0
+
+
+@pytest.fixture
+def tiny_vae() -> ClipVAEModule:
+    torch.manual_seed(0)
+    return build(VAE_MODULE).eval()
+
+
+def test_synthesis_through_the_code(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right", "rocket_up"], CLASS_NAMES)
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", eta_norm=0.0,
+                       generator=tiny_vae, eta_code=0.0, optimizer="adam", lr=0.1, iterations=15, seed=0)
+    assert not hasattr(m, "video") and m.parameter is m.code and m.code.shape == (2, 6)
+    assert {n for n, p in m.named_parameters() if p.requires_grad} == {"code"}
+    v0 = m.synthesized()
+    assert torch.allclose(v0, tiny_vae.decode_whitened(m.code.detach()))  # the video is the decoded code
+    l0 = m.eval().losses()["l_c3d"].detach()
+    _trainer(max_steps=15, max_epochs=1).fit(m)
+    assert tiny_vae.training is False and all(not p.requires_grad for p in tiny_vae.parameters())
+    l1 = m.eval().losses()["l_c3d"].detach()
+    assert (l1 < l0).all()  # the classifier's target error falls through the decoder
+    assert not torch.equal(m.synthesized(), v0) and m.synthesized().abs().max() <= 1
+    assert m.settings()["generator"] == "ClipVAEModule" and m.settings()["eta_code"] == 0.0
+
+
+def test_code_prior_pulls_toward_the_mean_and_switches_off(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["balloon_up"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, eta_c3d=0.0, generator=tiny_vae, optimizer="gd", iterations=5,
+              seed=2)
+    on = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), eta_code=0.1, **kw)
+    off = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), eta_code=0.0, **kw)
+    start = on.code.detach().clone()
+    assert torch.equal(start, off.code.detach())
+    _trainer(max_steps=5, max_epochs=1).fit(on)
+    _trainer(max_steps=5, max_epochs=1).fit(off)
+    assert torch.allclose(on.code.detach(), start * 0.9 ** 5, atol=1e-5)  # GD on 0.1 |u|^2/2: u <- 0.9 u
+    assert torch.equal(off.code.detach(), start)  # no classifier, no prior: nothing moves
+
+
+def test_generator_refusals(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_left"], CLASS_NAMES)
+    kw = dict(method="comparison", generator=tiny_vae)
+    with pytest.raises(ValueError, match="coarse_factor and optimizer='normgd'"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), coarse_factor=2, **kw)
+    with pytest.raises(ValueError, match="eta_code=-1"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), eta_code=-1, **kw)
+    with pytest.raises(ValueError, match="decode_whitened"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", generator=torch.nn.Linear(2, 2))
+
+
+def test_latent_method_flags():
+    defs = {"best": {"classifiers": ["classifier_robust", "classifier"], "latent": "vae", "prior": "norm",
+                     "eta_norm": 0.0, "eta_code": 0.01, "optimizer": "adam"},
+            "no_latent": {"base": "best", "ablate": ["latent"]},
+            "no_code_prior": {"base": "best", "ablate": ["code_prior"]},
+            "no_ensemble": {"base": "best", "ablate": ["ensemble"]},
+            "bad": {"latent": "gan"}}
+    best = resolve_method(defs, "best")
+    assert best["latent"] == "vae" and synthesis_kwargs({}, best)["eta_code"] == 0.01
+    assert resolve_method(defs, "no_latent")["latent"] is None
+    assert resolve_method(defs, "no_code_prior")["eta_code"] == 0.0
+    assert resolve_method(defs, "no_code_prior")["latent"] == "vae"
+    assert resolve_method(defs, "no_ensemble")["classifiers"] == ["classifier_robust"]
+    with pytest.raises(ValueError, match=r"method_defs.bad.latent='gan'"):
+        resolve_method(defs, "bad")
