@@ -87,10 +87,10 @@ def test_synthesis_through_the_code(tiny_classifier, tiny_vae):
     targets, _ = parse_targets(["car_right", "rocket_up"], CLASS_NAMES)
     m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", eta_norm=0.0,
                        generator=tiny_vae, eta_code=0.0, optimizer="adam", lr=0.1, iterations=15, seed=0)
-    assert not hasattr(m, "video") and m.parameter is m.code and m.code.shape == (2, 6)
+    assert not hasattr(m, "video") and m.parameter is m.code and m.code.shape == (2, 1, 6)
     assert {n for n, p in m.named_parameters() if p.requires_grad} == {"code"}
     v0 = m.synthesized()
-    assert torch.allclose(v0, tiny_vae.decode_whitened(m.code.detach()))  # the video is the decoded code
+    assert torch.allclose(v0, tiny_vae.decode_whitened(m.code.detach()[:, 0]), atol=1e-6)  # the decoded code
     l0 = m.eval().losses()["l_c3d"].detach()
     _trainer(max_steps=15, max_epochs=1).fit(m)
     assert tiny_vae.training is False and all(not p.requires_grad for p in tiny_vae.parameters())
@@ -131,6 +131,7 @@ def test_latent_method_flags():
             "no_latent": {"base": "best", "ablate": ["latent"]},
             "no_code_prior": {"base": "best", "ablate": ["code_prior"]},
             "no_ensemble": {"base": "best", "ablate": ["ensemble"]},
+            "no_layers": {"base": "best", "ablate": ["layers"]},
             "bad": {"latent": "gan"}}
     best = resolve_method(defs, "best")
     assert best["latent"] == "vae" and synthesis_kwargs({}, best)["eta_code"] == 0.01
@@ -138,5 +139,64 @@ def test_latent_method_flags():
     assert resolve_method(defs, "no_code_prior")["eta_code"] == 0.0
     assert resolve_method(defs, "no_code_prior")["latent"] == "vae"
     assert resolve_method(defs, "no_ensemble")["classifiers"] == ["classifier_robust"]
+    assert resolve_method(defs, "no_layers")["layers"] is False
     with pytest.raises(ValueError, match=r"method_defs.bad.latent='gan'"):
         resolve_method(defs, "bad")
+
+
+def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right+rocket_up", "ship_left"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=10,
+              seed=0)
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layers=True, **kw)
+    assert m.code.shape == (2, 2, 6) and m.layer_mask.tolist() == [[1.0, 1.0], [1.0, 0.0]]
+    car, rocket, ship = (CLASS_NAMES.index(c) for c in ("car_right", "rocket_up", "ship_left"))
+    assert m.layer_targets[0].argmax(1).tolist() in ([car, rocket], [rocket, car])
+    assert m.layer_targets[1, 0].argmax().item() == ship
+    with torch.no_grad():
+        layers = [(tiny_vae.decode_whitened(m.code[i, l][None]) + 1) / 2 for i, l in ((0, 0), (0, 1), (1, 0))]
+        v = m.synthesized()
+    # the multi-label video is the product of its two layers (white is transparent); the single-label
+    # video is its one layer (its unused second code does not show)
+    assert torch.allclose(v[0], (layers[0] * layers[1] * 2 - 1)[0], atol=1e-5)
+    assert torch.allclose(v[1], (layers[2] * 2 - 1)[0], atol=1e-5)
+    m.eval()
+    terms = m.losses()
+    whole = m.losses(video=m.synthesized())  # the video alone, without the per-layer terms
+    assert torch.isclose(terms["l_c3d"][1], whole["l_c3d"][1], atol=1e-5)  # single-label: unchanged
+    assert not torch.isclose(terms["l_c3d"][0], whole["l_c3d"][0], atol=1e-5)  # multi-label: layer terms added
+    # the unused layer's code has no gradient at all; the used ones do
+    m.code.grad = None
+    m.objective(m.losses()).backward()
+    assert m.code.grad[1, 1].abs().max() == 0 and m.code.grad[0].abs().min(1).values.gt(0).all()
+    one = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layers=False, **kw)
+    assert one.code.shape == (2, 1, 6) and one.settings()["layers"] is None and m.settings()["layers"] == 2
+
+
+def test_vae_trains_on_its_own_clips_per_class_and_retrains_when_it_changes(tmp_path, caplog):
+    import logging
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from videogen3d.synthesis.checkpoints import changed_settings, safe_load
+    from videogen3d.synthesis.stages import _Run, run
+
+    conf = str(Path(__file__).resolve().parents[2] / "conf")
+
+    def cfg(*extra):
+        with initialize_config_dir(config_dir=conf, version_base="1.3"):
+            return compose("synth", overrides=[f"paths.root_dir={tmp_path}", f"paths.output_dir={tmp_path}/out",
+                                               f"work_dir={tmp_path}/work",
+                                               "scale=tiny", "+trainer.enable_progress_bar=false",
+                                               "+trainer.enable_model_summary=false", "stage=autoencoder",
+                                               "synthesis.methods=[best]", *extra])
+
+    with caplog.at_level(logging.INFO, logger="videogen3d.data.datamodule"):
+        run(cfg("vae.clips_per_class=2"))
+    assert "22 sequences" in caplog.text  # 11 classes x 2 clips, not the dataset's 6 per class
+    path = tmp_path / "work" / "checkpoints" / "vae.ckpt"
+    assert safe_load(path, "vae")["data_config"] == {"clips_per_class": 2}
+    task = _Run(cfg("vae.clips_per_class=3"), overrides=[]).task("vae")
+    assert changed_settings(path, task.module, int(task.epochs), {"clips_per_class": 3}) == ["clips_per_class: 2 -> 3"]
+    assert changed_settings(path, task.module, int(task.epochs), {"clips_per_class": 2}) == []

@@ -97,9 +97,9 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
                 "eta_norm": 5.0, "accuracy": acc, "background_deviation": 0.5, "frechet": None, "videos": 2}
 
     evaluation = {"methods": {"extra": method("extra", 0.5), "comparison": method("comparison", 0.25),
-                              "ours": method("ours", 1.0)}, "scale": "tiny"}
+                              "ours": method("ours", 1.0) | {"multi_label_top_k": 2 / 3}}, "scale": "tiny"}
     rows = table_rows(evaluation)
     assert [r["method"] for r in rows] == ["ours", "comparison", "extra"]
     md = markdown_table(rows, evaluation)
-    assert "| extra | 3 | 10 | none | 5 | 50.0 % | n/a | 0.500 | n/a | 2 |" in md
-    assert "| Ours (C3D + tempCAE, eq. 8) | 3 | 10 | none | 5 | 100.0 % |" in md
+    assert "| extra | 3 | 10 | none | 5 | 50.0 % | n/a | n/a | 0.500 | n/a | 2 |" in md
+    assert "| Ours (C3D + tempCAE, eq. 8) | 3 | 10 | none | 5 | 100.0 % | n/a | 66.7 % | 0.500 |" in md

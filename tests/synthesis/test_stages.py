@@ -65,3 +65,11 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     with pytest.raises(MissingCheckpointError, match=r"tempCAE \(autoencoder_dae\) checkpoint not found at .*"
                                                      r"autoencoder_dae\.ckpt.*stage=autoencoder"):
         run(_cfg(tmp_path, "stage=synthesis", "synthesis.methods=[ours_dae]"), overrides=["stage=synthesis"])
+    # stage=methods trains the missing checkpoint only, leaves the others as they are, reports apart
+    before = {p.name: p.stat().st_mtime_ns for p in (work / "checkpoints").glob("*.ckpt")}
+    run(_cfg(tmp_path, "stage=methods", "synthesis.methods=[ours_dae]", f"report_dir={tmp_path}/ablations"))
+    after = {p.name: p.stat().st_mtime_ns for p in (work / "checkpoints").glob("*.ckpt")}
+    assert "autoencoder_dae.ckpt" in after and {k: after[k] for k in before} == before
+    rows = json.loads((tmp_path / "ablations" / "table.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["ours_dae"]
+    assert json.loads((tmp_path / "ablations" / "timings.json").read_text())["autoencoder"] > 0

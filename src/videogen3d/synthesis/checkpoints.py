@@ -30,6 +30,7 @@ __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "st
            "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
            "changed_settings"]
 
+DATA_CONFIG_KEY = "data_config"  # a task's own data settings (vae.clips_per_class), kept in its checkpoint
 MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _target_), kept in its checkpoint
 
 CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "checkpoints/autoencoder.ckpt",
@@ -51,12 +52,15 @@ class ModuleConfigInCheckpoint(pl.Callback):
     """Keeps the resolved config node that built the module (network and optimizer included) in each
     checkpoint, so that :func:`load_module` rebuilds it with ``instantiate`` and loads its weights."""
 
-    def __init__(self, module_config: DictConfig | dict[str, Any]) -> None:
+    def __init__(self, module_config: DictConfig | dict[str, Any], data: dict[str, Any] | None = None) -> None:
         cfg = OmegaConf.to_container(module_config, resolve=True) if OmegaConf.is_config(module_config) else module_config
         self.module_config = dict(cfg)  # type: ignore[arg-type]
+        self.data = dict(data or {})  # data settings of the task's own (e.g. the VAE's clips_per_class)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         checkpoint[MODULE_CONFIG_KEY] = self.module_config
+        if self.data:
+            checkpoint[DATA_CONFIG_KEY] = self.data
 
 
 def load_module(path: str | os.PathLike, what: str, expected: type[pl.LightningModule], command: str) -> Any:
@@ -161,11 +165,15 @@ def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: json.dumps(d, sort_keys=True) if isinstance(d, list) else d}
 
 
-def changed_settings(path: str | os.PathLike, module_config: DictConfig, epochs: int) -> list[str]:
-    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, and for the
-    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``)."""
+def changed_settings(path: str | os.PathLike, module_config: DictConfig, epochs: int,
+                     data: dict[str, Any] | None = None) -> list[str]:
+    """``key: saved -> wanted`` for each module setting that differs from the checkpoint's, for the
+    epochs it was trained (a checkpoint saved after ``fit`` holds ``epoch == max_epochs``) and for the
+    task's own data settings (``data``, e.g. the VAE's ``clips_per_class``)."""
     ckpt = safe_load(path, "checkpoint")
     out = [] if int(ckpt.get("epoch", -1)) == epochs else [f"epochs: {ckpt.get('epoch')!r} -> {epochs}"]
+    saved = ckpt.get(DATA_CONFIG_KEY) or {}
+    out += [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in sorted((data or {}).items()) if saved.get(k) != v]
     have = _flat(ckpt.get(MODULE_CONFIG_KEY) or {})
     want = _flat(OmegaConf.to_container(module_config, resolve=True))
     for key in sorted(have.keys() | want.keys()):

@@ -23,7 +23,7 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs"]
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
-                  "coarse_until", "langevin", "eta_code", "code_init")
+                  "coarse_until", "langevin", "eta_code", "code_init", "layers")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
@@ -45,6 +45,7 @@ ABLATIONS = {
     "step": lambda s: s.update(optimizer="gd"),                                     # the seed's plain GD
     "latent": lambda s: s.update(latent=None),                # pixels optimised, not the VAE's code
     "code_prior": lambda s: s.update(eta_code=0.0),           # the code's Gaussian prior off
+    "layers": lambda s: s.update(layers=False),               # one code for a multi-label target too
 }
 
 

@@ -11,7 +11,8 @@
     table        print Table 1 (markdown)                        -> table.md, table.json
     all          every stage in order (a checkpoint built with the same settings is reused unless
                  retrain=true; one built with other module settings or epochs is trained again) -> timings.json
-    methods      synthesis, evaluate and table only (e.g. ablation rows into their own ``report_dir``)
+    methods      synthesis, evaluate and table (e.g. ablation rows into their own ``report_dir``), with the
+                 checkpoints as stage=all left them; a training stage runs only for one that is missing
 
 Every module is built by ``hydra.utils.instantiate`` from its config node (``<group>.module``: the
 LightningModule with its network and ``_partial_`` optimizer), with the clip geometry added; the node
@@ -89,6 +90,14 @@ def _needed_checkpoints(cfg: DictConfig) -> set[str]:
     return need
 
 
+def _stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
+    """The checkpoints that training ``stage`` makes for ``cfg``'s methods (the judge's always)."""
+    if stage == "judge":
+        return ["judge"]
+    made = ("classifier", "classifier_robust") if stage == "classifier" else ("autoencoder", "autoencoder_dae", "vae")
+    return sorted(_needed_checkpoints(cfg) & set(made))
+
+
 def hydra_overrides() -> list[str]:
     """The command-line overrides of the running Hydra job ([] outside Hydra)."""
     try:
@@ -132,13 +141,19 @@ class _Run:
         _check_noise_settings(cfg)
 
 
-    def datamodule(self, partition: str) -> pl.LightningDataModule:
+    def datamodule(self, partition: str, clips_per_class: int | None = None) -> pl.LightningDataModule:
         dcfg = OmegaConf.create(OmegaConf.to_container(self.cfg.dataset, resolve=True))
         with open_dict(dcfg):
             dcfg.source.partition = partition
             if partition == "judge":
                 dcfg.source.clips_per_class = int(self.cfg.judge.clips_per_class)
+            elif clips_per_class is not None:  # a network with its own share of the partition (vae)
+                dcfg.source.clips_per_class = int(clips_per_class)
         return instantiate(dcfg, _convert_="all")  # plain containers: checkpoints load with weights_only
+
+    def data_settings(self, task: DictConfig) -> dict[str, Any]:
+        """The data settings of a task that its checkpoint records (a change trains it again)."""
+        return {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []
@@ -177,11 +192,15 @@ class _Run:
     def skip(self, stage: str, task: DictConfig) -> bool:
         """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built from
         another module config or trained for another number of epochs (the config changed: it is
-        trained again, and the log says which keys differ)."""
+        trained again, and the log says which keys differ). In ``stage=methods``: reuse any existing
+        checkpoint (the rows sit beside those of ``stage=all``), train only a missing one."""
         path = self.ckpt(stage)
+        if self.cfg.stage == "methods" and path.is_file():  # extra rows beside stage=all: its checkpoints as they are
+            log.info("%s: reusing %s (stage=methods trains only a checkpoint that is missing)", stage, path)
+            return True
         if self.cfg.stage != "all" or self.cfg.retrain or not path.is_file():
             return False
-        changed = changed_settings(path, task.module, int(task.epochs))
+        changed = changed_settings(path, task.module, int(task.epochs), self.data_settings(task))
         if changed:
             log.info("%s: %s was built with other settings (%s); training it again", stage, path, "; ".join(changed))
             return False
@@ -192,9 +211,11 @@ class _Run:
         """Build ``stage``'s module from its config, train it on ``partition``, save its checkpoint."""
         task = self.task(stage)
         pl.seed_everything(int(task.seed), workers=True)
-        dm = self.datamodule(partition)
+        data = self.data_settings(task)
+        dm = self.datamodule(partition, data.get("clips_per_class"))
         model = instantiate(task.module, _convert_="all")  # plain lists in hparams: weights_only loads
-        trainer = self.trainer(stage, max_epochs=int(task.epochs), callbacks=[ModuleConfigInCheckpoint(task.module)])
+        trainer = self.trainer(stage, max_epochs=int(task.epochs),
+                               callbacks=[ModuleConfigInCheckpoint(task.module, data)])
         trainer.fit(model, datamodule=dm)
         save_checkpoint(trainer, self.ckpt(stage))
         return model, trainer, dm
@@ -381,7 +402,10 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     if stage not in ("all", "methods"):
         return steps[stage]()
     result, seconds, cpu = None, {}, {}
-    for name in STAGES[:6] if stage == "all" else ("synthesis", "evaluate", "table"):
+    for name in STAGES[:6]:
+        if stage == "methods" and name in ("classifier", "autoencoder", "judge") and all(
+                r.ckpt(c).is_file() for c in _stage_checkpoints(r.cfg, name)):
+            continue  # stage=methods: a training stage runs only for a checkpoint that is missing
         log.info("stage %s", name)
         t0, c0 = time.perf_counter(), time.process_time()
         result = steps[name]()

@@ -43,15 +43,16 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "eta_norm", "eta_scale", "eta_c3d_scale", "prior_gradient", "tempcae_noise", "c3d_noise",
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
-                                           "langevin", "coarse", "classifiers", "classifier_ckpts", "seconds")})
+                                           "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
+                                           "eta_code", "code_init", "layers", "seconds")})
     return rows
 
 
 def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> str:
     """The markdown table; a footer names the scale, the judge and its accuracy on real clips."""
     head = ("| Method | Iteration | η_C3D | η_tempCAE | η_norm | Accuracy (judge) | Judge p(target) "
-            "| Background dev. from white | Fréchet (judge features) | Videos |")
-    lines = [head, "|" + "---|" * 10]
+            "| Multi-label (both in judge top 2) | Background dev. from white | Fréchet (judge features) | Videos |")
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         opt = "" if r["optimizer"] == "gd" else f" [{_OPT.get(r['optimizer'], r['optimizer'])}, lr {r['lr']:g}]"
         name = r.get("label") or _LABEL.get(r["method"], r["method"])
@@ -60,7 +61,7 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         fd = "n/a" if r["frechet"] is None else f"{r['frechet']:.2f}"
         lines.append(f"| {name}{opt} | {r['iterations']} | {_eta(r['eta_c3d'])} "
                      f"| {_eta(r['eta_tempcae'])} | {_eta(r['eta_norm'])} | {_pct(r['accuracy'])} "
-                     f"| {_prob(r.get('judge_p_target'))} "
+                     f"| {_prob(r.get('judge_p_target'))} | {_pct(r.get('multi_label_top_k'))} "
                      f"| {r['background_deviation']:.3f} | {fd} | {r['videos']} |")
     real = evaluation.get("real", {})
     notes = [f"Scale: {evaluation.get('scale', '?')}; {evaluation.get('geometry', '')}."]
@@ -86,7 +87,12 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         parts += [f"TV {r['eta_tv']:g}"] if r.get("eta_tv") else []
         parts += [f"Langevin {r['langevin']:g}"] if r.get("langevin") else []
         parts += [f"coarse-to-fine {r['coarse']}"] if r.get("coarse") else []
-        if r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse"):
+        if r.get("generator"):
+            vae = r.get("vae") or {}
+            parts += [f"synthesised through the code of {r['generator']} (latent {vae.get('latent_dim', '?')}, "
+                      f"beta {vae.get('beta', '?')}), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
+                      + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")]
+        if r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse") or r.get("generator"):
             notes.append(f"{r['method']}: " + "; ".join(parts) + ".")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "

@@ -34,6 +34,13 @@ objective; the start is ``u ~ N(0, code_init^2 I)``, a random video that the gen
 Every other term (classifier, tempCAE or norm prior, TV, jitter) applies to the decoded video as
 before; pixel clamping, coarse-to-fine and the normalised step act on the pixels only and are
 refused with a generator; Langevin noise is added to the code.
+
+``layers=True`` (with a generator): a multi-label target (§5, "a car runs right and a rocket flies up")
+gets one code per label, each decoded to a layer over the white background, and the video is their
+product in [0, 1] (a multiply blend: white is transparent, so each object shows where it is alone). The
+video is steered toward the multi-label target as before, and each layer toward its own label, so that
+each object is one class rather than both a half-way shape. A single-label target has one layer and
+is unchanged. The generator was trained on clips of one object; it cannot make two in one code.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from collections.abc import Sequence
 import pytorch_lightning as pl
 import torch
 from torch import nn
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
@@ -89,7 +97,8 @@ class PixelSynthesis(pl.LightningModule):
                  seed: int = 0, eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
                  prior_gradient: str = "full", jitter: dict[str, float] | None = None, eta_tv: float = 0.0,
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
-                 generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0) -> None:
+                 generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
+                 layers: bool = False) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
@@ -145,8 +154,17 @@ class PixelSynthesis(pl.LightningModule):
                 raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
                                  "'normgd' act on pixels and cannot be used with it")
             self.generator = _frozen(generator)
-            code = torch.randn(len(targets), int(generator.latent_dim), generator=g) * self.code_init
-            self.code = nn.Parameter(code)  # (N, latent_dim), whitened
+            t = targets.float()
+            n_labels = (t > 0).sum(1)
+            n_layers = int(n_labels.max()) if layers else 1
+            # layer l of video n aims at the l-th label of its target (one-hot); unused layers stay white
+            order = t.argsort(dim=1, descending=True)[:, :n_layers]  # (N, L) labels by weight
+            self.register_buffer("layer_mask", (torch.arange(n_layers)[None] < n_labels[:, None]).float()
+                                 if layers else torch.ones(len(t), 1))
+            self.register_buffer("layer_targets", F.one_hot(order, t.shape[1]).float())  # (N, L, K)
+            self.register_buffer("multi", n_labels > 1)
+            code = torch.randn(len(targets), n_layers, int(generator.latent_dim), generator=g) * self.code_init
+            self.code = nn.Parameter(code)  # (N, L, latent_dim), whitened
             self.clamp = False  # the decoder's tanh keeps the pixels in [-1, 1]
         else:
             init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
@@ -163,7 +181,26 @@ class PixelSynthesis(pl.LightningModule):
             return self.current_video().detach()
 
     def current_video(self) -> torch.Tensor:
-        return self.generator.decode_whitened(self.code) if self.generator is not None else self.video
+        if self.generator is None:
+            return self.video
+        return self._composite(self._layers())
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.code.shape[1]) if self.generator is not None else 1
+
+    def _layers(self) -> torch.Tensor:
+        """Each layer decoded, in [0, 1], unused ones white: ``(N, L, C, T, H, W)``."""
+        n, n_layers, d = self.code.shape
+        dec = (self.generator.decode_whitened(self.code.reshape(n * n_layers, d)) + 1) / 2
+        dec = dec.view(n, n_layers, *dec.shape[1:])
+        mask = self.layer_mask.view(n, n_layers, 1, 1, 1, 1)
+        return dec * mask + (1 - mask)
+
+    @staticmethod
+    def _composite(layers01: torch.Tensor) -> torch.Tensor:
+        """Multiply blend of the layers, back to [-1, 1]."""
+        return layers01.prod(dim=1) * 2 - 1
 
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)
@@ -176,10 +213,26 @@ class PixelSynthesis(pl.LightningModule):
 
     def losses(self, video: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-video terms ``(N,)``: ``l_c3d`` and ``l_tempcae`` (ours) or ``l_norm`` (comparison), and ``p_target``."""
-        x = self.current_video() if video is None else video
+        layered = video is None and self.generator is not None and self.n_layers > 1 and bool(self.multi.any())
+        if layered:
+            layers01 = self._layers()
+            x = self._composite(layers01)
+        else:
+            x = self.current_video() if video is None else video
         seen = jitter(x, **self.jitter, generator=self._jitter_gen) if self.training else x
         logits = [c(seen) for c in self.classifiers]
         l_c3d = torch.stack([target_error(lg, self.targets) for lg in logits]).mean(0)
+        if layered:  # each layer of a multi-label video toward its own label; averaged with the video's term
+            rows = self.multi.nonzero().flatten()
+            lay = layers01[rows] * 2 - 1  # (M, L, C, T, H, W)
+            m, n_layers = lay.shape[:2]
+            flat = lay.reshape(m * n_layers, *lay.shape[2:])
+            seen_l = jitter(flat, **self.jitter, generator=self._jitter_gen) if self.training else flat
+            tl = self.layer_targets[rows].reshape(m * n_layers, -1)
+            err = torch.stack([target_error(c(seen_l), tl) for c in self.classifiers]).mean(0).view(m, n_layers)
+            mask = self.layer_mask[rows]
+            per_video = (err * mask).sum(1) / mask.sum(1)
+            l_c3d = l_c3d.index_put((rows,), (l_c3d[rows] + per_video) / 2)
         p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
         out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
         if self.eta_tv > 0:
@@ -190,7 +243,7 @@ class PixelSynthesis(pl.LightningModule):
         else:
             out["l_norm"] = norm_error(x)
         if self.generator is not None:
-            out["l_code"] = self.code.float().pow(2).sum(1) / 2
+            out["l_code"] = (self.code.float().pow(2).sum(2) * self.layer_mask).sum(1) / 2
         return out
 
     def objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -253,4 +306,5 @@ class PixelSynthesis(pl.LightningModule):
                 "coarse": [self.coarse_factor, self.coarse_until] if self.coarse_factor > 1 else None,
                 "generator": type(self.generator).__name__ if self.generator is not None else None,
                 "eta_code": self.eta_code if self.generator is not None else None,
-                "code_init": self.code_init if self.generator is not None else None}
+                "code_init": self.code_init if self.generator is not None else None,
+                "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None}
