@@ -18,7 +18,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs"]
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
+           "needed_checkpoints", "stage_checkpoints"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
@@ -103,3 +106,37 @@ def synthesis_kwargs(global_cfg: dict[str, Any], spec: dict[str, Any]) -> dict[s
     kwargs["method"] = "ours" if spec["prior"] == "tempcae" else "comparison"
     kwargs["iterations"] = int(kwargs.get("iterations", 1))
     return kwargs
+
+
+def synthesis_methods(cfg: DictConfig) -> list[str]:
+    """``synthesis.methods``, checked against the methods defined in ``synthesis.method_defs``."""
+    methods = [str(m) for m in cfg.synthesis.methods]
+    known = list(cfg.synthesis.method_defs)
+    bad = [m for m in methods if m not in known]
+    if bad or not methods:
+        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
+                         f"(synthesis.method_defs)")
+    return methods
+
+
+def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
+    """One method's resolved definition (:func:`videogen3d.synthesis.methods.resolve_method`)."""
+    return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
+
+
+def needed_checkpoints(cfg: DictConfig) -> set[str]:
+    """Every checkpoint that the methods of ``synthesis.methods`` use."""
+    need: set[str] = set()
+    for m in synthesis_methods(cfg):
+        spec = method_spec(cfg, m)
+        need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
+        need |= {spec["latent"]} if spec.get("latent") else set()
+    return need
+
+
+def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
+    """The checkpoints that training ``stage`` makes for ``cfg``'s methods (the judge's always)."""
+    if stage == "judge":
+        return ["judge"]
+    made = ("classifier", "classifier_robust") if stage == "classifier" else ("autoencoder", "autoencoder_dae", "vae")
+    return sorted(needed_checkpoints(cfg) & set(made))

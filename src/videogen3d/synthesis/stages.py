@@ -44,7 +44,8 @@ from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_
                                               load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
-from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
+from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage_checkpoints, synthesis_kwargs,
+                                          synthesis_methods)
 from videogen3d.losses.synthesis import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
@@ -60,42 +61,9 @@ SYNTH_CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "synth"
 if not OmegaConf.has_resolver("synth_conf"):
     OmegaConf.register_new_resolver("synth_conf", lambda: SYNTH_CONF_DIR.as_posix())
 STAGES = ("classifier", "autoencoder", "judge", "synthesis", "evaluate", "table", "all", "methods")
-# all: every stage in order; methods: synthesis, evaluate and table only (the checkpoints must exist),
-# e.g. the ablation rows into their own report_dir
+# all: every stage in order; methods: synthesis, evaluate and table with the checkpoints as they are (a
+# training stage runs only for a missing one), e.g. the ablation rows into their own report_dir
 # classifier_robust is trained in stage classifier when a method uses it
-
-
-def synthesis_methods(cfg: DictConfig) -> list[str]:
-    """``synthesis.methods``, checked against the methods defined in ``synthesis.method_defs``."""
-    methods = [str(m) for m in cfg.synthesis.methods]
-    known = list(cfg.synthesis.method_defs)
-    bad = [m for m in methods if m not in known]
-    if bad or not methods:
-        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
-                         f"(synthesis.method_defs)")
-    return methods
-
-
-def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
-    """One method's resolved definition (:func:`videogen3d.synthesis.methods.resolve_method`)."""
-    return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
-
-
-def _needed_checkpoints(cfg: DictConfig) -> set[str]:
-    need: set[str] = set()
-    for m in synthesis_methods(cfg):
-        spec = method_spec(cfg, m)
-        need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
-        need |= {spec["latent"]} if spec.get("latent") else set()
-    return need
-
-
-def _stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
-    """The checkpoints that training ``stage`` makes for ``cfg``'s methods (the judge's always)."""
-    if stage == "judge":
-        return ["judge"]
-    made = ("classifier", "classifier_robust") if stage == "classifier" else ("autoencoder", "autoencoder_dae", "vae")
-    return sorted(_needed_checkpoints(cfg) & set(made))
 
 
 def hydra_overrides() -> list[str]:
@@ -223,7 +191,7 @@ class _Run:
 
 def _train_classifiers(r: _Run) -> list[Path]:
     """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses."""
-    need = _needed_checkpoints(r.cfg)
+    need = needed_checkpoints(r.cfg)
     return [_train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
 
 
@@ -248,7 +216,7 @@ def _train_classifier(r: _Run, role: str) -> Path:
 def _train_autoencoder(r: _Run) -> list[Path]:
     """The priors: the tempCAE, its denoising twin (``autoencoder.dae``) and the clip VAE (``vae``), those
     that a method uses."""
-    need = _needed_checkpoints(r.cfg)
+    need = needed_checkpoints(r.cfg)
     paths = []
     for stage in [s for s in ("autoencoder", "autoencoder_dae", "vae") if s in need]:
         if not r.skip(stage, r.task(stage)):
@@ -261,7 +229,7 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     scfg = r.cfg.synthesis
     methods = synthesis_methods(r.cfg)
     want = r.geometry
-    need = _needed_checkpoints(r.cfg)
+    need = needed_checkpoints(r.cfg)
     clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})", stage="classifier")
             for stage in sorted(need & {"classifier", "classifier_robust"})}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
@@ -404,7 +372,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     result, seconds, cpu = None, {}, {}
     for name in STAGES[:6]:
         if stage == "methods" and name in ("classifier", "autoencoder", "judge") and all(
-                r.ckpt(c).is_file() for c in _stage_checkpoints(r.cfg, name)):
+                r.ckpt(c).is_file() for c in stage_checkpoints(r.cfg, name)):
             continue  # stage=methods: a training stage runs only for a checkpoint that is missing
         log.info("stage %s", name)
         t0, c0 = time.perf_counter(), time.process_time()
