@@ -190,7 +190,7 @@ def test_vae_trains_on_its_own_clips_per_class_and_retrains_when_it_changes(tmp_
                                                f"work_dir={tmp_path}/work",
                                                "scale=tiny", "+trainer.enable_progress_bar=false",
                                                "+trainer.enable_model_summary=false", "stage=autoencoder",
-                                               "synthesis.methods=[best]", *extra])
+                                               "synthesis.methods=[best_no_vae_domain]", *extra])
 
     with caplog.at_level(logging.INFO, logger="videogen3d.data.datamodule"):
         run(cfg("vae.clips_per_class=2"))
@@ -200,3 +200,82 @@ def test_vae_trains_on_its_own_clips_per_class_and_retrains_when_it_changes(tmp_
     task = _Run(cfg("vae.clips_per_class=3"), overrides=[]).task("vae")
     assert changed_settings(path, task.module, int(task.epochs), {"clips_per_class": 3}) == ["clips_per_class: 2 -> 3"]
     assert changed_settings(path, task.module, int(task.epochs), {"clips_per_class": 2}) == []
+
+
+def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right", "rocket_up+ship_left"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=8, seed=0,
+              layers=True, jitter={"shift": 1.0})
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), candidates=3, select_at=0.5, **kw)
+    assert m.code.shape == (6, 2, 6) and m.targets.shape == (6, 11)  # 3 draws per video, side by side
+    assert torch.equal(m.targets[:3], targets[:1].expand(3, -1)) and torch.equal(m.targets[3:], targets[1:].expand(3, -1))
+    scores = m.candidate_scores()
+    assert scores.shape == (6,) and torch.equal(scores, m.candidate_scores())  # fixed views: repeatable
+    draws = m.code.detach().clone()
+    keep = m.select_candidates()
+    # each video keeps the draw its own classifier scores highest, with its buffers
+    assert keep.tolist() == [int(scores[:3].argmax()), 3 + int(scores[3:].argmax())]
+    assert torch.equal(m.code.detach(), draws[keep]) and torch.equal(m.targets, targets)
+    assert m.layer_mask.tolist() == [[1.0, 0.0], [1.0, 1.0]] and m.multi.tolist() == [False, True]
+    assert m.select_candidates() is None and m.synthesized().shape == (2, 3, 8, 24, 32)
+    # in training: selected at select_at, then optimised on alone (Adam's moments of the dropped draws reset)
+    fit = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), candidates=3, select_at=0.5, **kw)
+    _trainer(max_steps=8, max_epochs=1).fit(fit)
+    assert fit.code.shape == (2, 2, 6) and fit.synthesized().shape == (2, 3, 8, 24, 32)
+    assert fit.settings()["candidates"] == 3 and fit.settings()["select_at"] == 0.5
+    one = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw)
+    assert one.code.shape == (2, 2, 6) and one.select_candidates() is None and one.settings()["candidates"] is None
+    with pytest.raises(ValueError, match="candidates=0"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), candidates=0, **kw)
+    defs = {"best": {"latent": "vae", "prior": "norm", "candidates": 4},
+            "best_no_candidates": {"base": "best", "ablate": ["candidates"]}}
+    assert synthesis_kwargs({}, resolve_method(defs, "best"))["candidates"] == 4
+    assert resolve_method(defs, "best_no_candidates")["candidates"] == 1
+
+
+def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifier):
+    from videogen3d.tasks.classifier import VideoClassifier
+    seen = []
+    net = tiny_classifier.net
+    hook = net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.rand(6, 3, 8, 24, 32) * 2 - 1
+    batch = {"target": x, "label": torch.arange(6)}
+    mixed = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=1.0, role="classifier_vae")
+    with pytest.raises(ValueError, match=r"classifier_vae: generator_mix=1.0 needs a generator"):
+        mixed.training_step(batch, 0)
+    mixed.use_generator(lambda v: torch.full_like(v, -0.5))  # every clip rendered as flat grey
+    seen.clear()
+    mixed.training_step(batch, 0)
+    assert torch.equal(seen[-1], torch.full_like(x, -0.5))
+    torch.manual_seed(0)
+    half = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=0.5)
+    half.use_generator(lambda v: torch.full_like(v, -0.5))
+    half.training_step(batch, 0)
+    rendered = (seen[-1] == -0.5).flatten(1).all(1)
+    kept = (seen[-1] == x).flatten(1).all(1)
+    assert (rendered | kept).all() and 0 < int(rendered.sum()) < 6  # labels kept, some clips replaced
+    half.validation_step(batch, 0)
+    assert torch.equal(seen[-1], x)  # validation sees the real clips
+    plain = VideoClassifier(net, CLASS_NAMES, 8, (24, 32))
+    plain.training_step(batch, 0)
+    assert torch.equal(seen[-1], x)  # generator_mix 0: no generator needed
+    hook.remove()
+    with pytest.raises(ValueError, match="generator_mix=1.5 must be in"):
+        VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=1.5)
+    defs = {"best": {"classifiers": ["classifier_robust", "classifier_vae"], "latent": "vae", "prior": "norm"},
+            "no_vae_domain": {"base": "best", "ablate": ["vae_domain"]}}
+    assert resolve_method(defs, "no_vae_domain")["classifiers"] == ["classifier_robust", "classifier"]
+
+
+def test_vae_domain_classifier_needs_its_init_and_the_vae():
+    from omegaconf import OmegaConf
+
+    from videogen3d.synthesis.methods import needed_checkpoints, stage_checkpoints
+    cfg = OmegaConf.create({"classifier": {"vae_domain": {"init": "classifier"}}, "synthesis": {
+        "methods": ["best"], "method_defs": {"best": {"classifiers": ["classifier_robust", "classifier_vae"],
+                                                      "latent": "vae", "prior": "norm"}}}})
+    assert needed_checkpoints(cfg) == {"classifier", "classifier_robust", "classifier_vae", "vae"}
+    assert stage_checkpoints(cfg, "classifier") == ["classifier", "classifier_robust"]
+    assert stage_checkpoints(cfg, "autoencoder") == ["classifier_vae", "vae"]
+    cfg.classifier.vae_domain.init = "classifier_robust"
+    assert needed_checkpoints(cfg) == {"classifier_robust", "classifier_vae", "vae"}

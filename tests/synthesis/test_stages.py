@@ -48,8 +48,21 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     assert (work / "table.md").read_text() == md
     best = rows[3]
     assert best["c3d_adv"] == "linf eps 0.1, 1 steps" and best["optimizer"] == "adam" and best["jitter"]
-    assert "Best (ours): C3D ensemble through the clip VAE" in out and best["generator"] == "ClipVAEModule"
+    assert "Best (ours): robust + VAE-domain C3D through the clip VAE" in out and best["generator"] == "ClipVAEModule"
     assert (work / "checkpoints" / "vae.ckpt").is_file()
+    # the VAE-domain C3D: trained in stage autoencoder from the standard C3D's weights, with the VAE
+    assert best["classifier_ckpts"] == ["classifier_robust", "classifier_vae"] and best["c3d_vae_mix"] == 0.5
+    assert "classifier_vae: the C3D trained further on clips of which 50% are the clip VAE's reconstructions" in out
+    from videogen3d.synthesis.checkpoints import safe_load
+    ckpts = {n: safe_load(work / "checkpoints" / f"{n}.ckpt", n) for n in ("classifier", "classifier_vae", "vae")}
+    made_from = ckpts["classifier_vae"]["data_config"]["made_from"]
+    assert sorted(made_from) == ["classifier", "vae"]
+    assert made_from["vae"] == [(work / "checkpoints" / "vae.ckpt").stat().st_size,
+                                (work / "checkpoints" / "vae.ckpt").stat().st_mtime_ns]
+    w = "net.classifier.weight" if "net.classifier.weight" in ckpts["classifier"]["state_dict"] else None
+    key = w or next(k for k in ckpts["classifier"]["state_dict"] if k.endswith("weight"))
+    assert not ckpts["classifier_vae"]["state_dict"][key].equal(ckpts["classifier"]["state_dict"][key])
+    assert ckpts["classifier_vae"]["hyper_parameters"]["generator_mix"] == 0.5
     dae = rows[2]
     assert (dae["prior_gradient"], dae["tempcae_noise"], rows[0]["prior_gradient"]) == ("residual", "blend 1", "full")
     assert "| Ours, denoising tempCAE + residual prior gradient (not in the seed) | 2 | 10 | 10 | none |" in out

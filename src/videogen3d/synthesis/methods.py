@@ -4,7 +4,7 @@ A definition holds
 
 - ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
   (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
-  ``classifier_robust``; several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
+  ``classifier_robust``, ``classifier_vae``: the VAE-domain C3D; several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
   (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels;
 - any :class:`videogen3d.tasks.synthesis.PixelSynthesis` setting (``optimizer``, ``lr``,
   ``iterations``, ``eta_*``, ``jitter``, ``eta_tv``, ``coarse_factor``, ``langevin``, ...), which
@@ -26,7 +26,7 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
-                  "coarse_until", "langevin", "eta_code", "code_init", "layers")
+                  "coarse_until", "langevin", "eta_code", "code_init", "layers", "candidates", "select_at")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
@@ -35,9 +35,17 @@ def _no_robust(spec: dict[str, Any]) -> None:
                                              for c in spec["classifiers"]))
 
 
+CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae")
+
+
+def _no_vae_domain(spec: dict[str, Any]) -> None:
+    spec["classifiers"] = list(dict.fromkeys("classifier" if c == "classifier_vae" else c for c in spec["classifiers"]))
+
+
 # component -> how a definition is changed to switch it off
 ABLATIONS = {
     "robust": _no_robust,                                                   # the standard C3D instead
+    "vae_domain": _no_vae_domain,        # the standard C3D (real clips only) instead of the VAE-domain one
     "ensemble": lambda s: s.update(classifiers=s["classifiers"][:1]),      # its first member alone
     "jitter": lambda s: s.update(jitter=None),
     "tv": lambda s: s.update(eta_tv=0.0),
@@ -49,6 +57,7 @@ ABLATIONS = {
     "latent": lambda s: s.update(latent=None),                # pixels optimised, not the VAE's code
     "code_prior": lambda s: s.update(eta_code=0.0),           # the code's Gaussian prior off
     "layers": lambda s: s.update(layers=False),               # one code for a multi-label target too
+    "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
 }
 
 
@@ -86,9 +95,8 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
         spec["autoencoder"] = None
     spec["ablate"] = ablate or None
     for c in spec["classifiers"]:
-        if c not in ("classifier", "classifier_robust"):
-            raise ValueError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected 'classifier' or "
-                             f"'classifier_robust'")
+        if c not in CLASSIFIERS:
+            raise ValueError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected one of {list(CLASSIFIERS)}")
     spec.setdefault("latent", None)
     if spec["latent"] not in (None, "vae"):
         raise ValueError(f"synthesis.method_defs.{name}.latent={spec['latent']!r}; expected 'vae' (the clip VAE's "
@@ -131,6 +139,8 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
         spec = method_spec(cfg, m)
         need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
         need |= {spec["latent"]} if spec.get("latent") else set()
+    if "classifier_vae" in need:  # trained from its init checkpoint, with the clip VAE
+        need |= {str(cfg.classifier.vae_domain.init), "vae"}
     return need
 
 
@@ -138,5 +148,6 @@ def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
     """The checkpoints that training ``stage`` makes for ``cfg``'s methods (the judge's always)."""
     if stage == "judge":
         return ["judge"]
-    made = ("classifier", "classifier_robust") if stage == "classifier" else ("autoencoder", "autoencoder_dae", "vae")
+    made = (("classifier", "classifier_robust") if stage == "classifier"
+            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae"))
     return sorted(needed_checkpoints(cfg) & set(made))

@@ -4,7 +4,9 @@
                  (and, for methods that use it, the robust C3D    -> checkpoints/classifier_robust.ckpt)
     autoencoder  train the tempCAE on the main partition         -> checkpoints/autoencoder.ckpt
                  (and, for methods that use them, its denoising twin -> checkpoints/autoencoder_dae.ckpt
-                 and the clip VAE through which the best method synthesises -> checkpoints/vae.ckpt)
+                 and the clip VAE through which the best method synthesises -> checkpoints/vae.ckpt,
+                 then the VAE-domain C3D, trained on real clips and the VAE's reconstructions
+                                                                 -> checkpoints/classifier_vae.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,7 @@ def _check_noise_settings(cfg: DictConfig) -> None:
 # checkpoint stage -> (config group, the group's sub-node whose keys replace the group's for that stage)
 TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
          "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
-         "vae": ("vae", None)}
+         "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain")}
 
 
 class _Run:
@@ -120,8 +122,13 @@ class _Run:
         return instantiate(dcfg, _convert_="all")  # plain containers: checkpoints load with weights_only
 
     def data_settings(self, task: DictConfig) -> dict[str, Any]:
-        """The data settings of a task that its checkpoint records (a change trains it again)."""
-        return {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
+        """The data settings of a task that its checkpoint records (a change trains it again): its own
+        ``clips_per_class``, and for the VAE-domain C3D the checkpoints it is made from (``init`` and the
+        clip VAE; a retrained one trains it again)."""
+        out: dict[str, Any] = {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
+        if task.get("init"):
+            out["made_from"] = {c: _identity(self.ckpt(c)) for c in (str(task.init), "vae") if self.ckpt(c).is_file()}
+        return out
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []
@@ -175,13 +182,17 @@ class _Run:
         log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
         return True
 
-    def fit(self, stage: str, partition: str) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
-        """Build ``stage``'s module from its config, train it on ``partition``, save its checkpoint."""
+    def fit(self, stage: str, partition: str, prepare: Callable[[pl.LightningModule], None] | None = None
+            ) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
+        """Build ``stage``'s module from its config (``prepare`` may then set it up, e.g. load weights), train
+        it on ``partition``, save its checkpoint."""
         task = self.task(stage)
         pl.seed_everything(int(task.seed), workers=True)
         data = self.data_settings(task)
         dm = self.datamodule(partition, data.get("clips_per_class"))
         model = instantiate(task.module, _convert_="all")  # plain lists in hparams: weights_only loads
+        if prepare is not None:
+            prepare(model)
         trainer = self.trainer(stage, max_epochs=int(task.epochs),
                                callbacks=[ModuleConfigInCheckpoint(task.module, data)])
         trainer.fit(model, datamodule=dm)
@@ -195,13 +206,13 @@ def _train_classifiers(r: _Run) -> list[Path]:
     return [_train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
 
 
-def _train_classifier(r: _Run, role: str) -> Path:
+def _train_classifier(r: _Run, role: str, prepare: Callable[[pl.LightningModule], None] | None = None) -> Path:
     """Train the C3D (``role="classifier"``, main partition), the robust C3D (``"classifier_robust"``,
-    main partition, adversarial training with ``classifier.robust``'s settings) or the judge
-    (``role="judge"``, judge partition)."""
+    main partition, adversarial training with ``classifier.robust``'s settings), the VAE-domain C3D
+    (``"classifier_vae"``, see :func:`_train_vae_domain`) or the judge (``role="judge"``, judge partition)."""
     if r.skip(role, r.task(role)):
         return r.ckpt(role)
-    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main")
+    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main", prepare)
     path = r.ckpt(role)
     trainer.test(model, datamodule=dm, verbose=False)
     report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
@@ -222,7 +233,26 @@ def _train_autoencoder(r: _Run) -> list[Path]:
         if not r.skip(stage, r.task(stage)):
             r.fit(stage, "main")
         paths.append(r.ckpt(stage))
+    if "classifier_vae" in need:
+        paths.append(_train_vae_domain(r))
     return paths
+
+
+def _train_vae_domain(r: _Run) -> Path:
+    """The VAE-domain C3D (ours): the ``classifier.vae_domain.init`` checkpoint's network, trained further
+    (``classifier.vae_domain``) on main-partition clips of which ``generator_mix`` are replaced by the clip
+    VAE's reconstructions (:class:`videogen3d.tasks.classifier.VideoClassifier`). Trained in stage
+    autoencoder, after the clip VAE, since it needs both."""
+    init = str(r.task("classifier_vae").init)
+    want = r.geometry
+
+    def prepare(model: pl.LightningModule) -> None:
+        start = load_classifier(r.ckpt(init), want, overrides=r.overrides, what=f"C3D ({init})", stage="classifier")
+        model.net.load_state_dict(start.net.state_dict())
+        vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides)
+        model.use_generator(lambda x: vae.to(x.device).net(x)[0])
+
+    return _train_classifier(r, "classifier_vae", prepare)
 
 
 def _synthesize(r: _Run) -> dict[str, Any]:
@@ -230,8 +260,9 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     methods = synthesis_methods(r.cfg)
     want = r.geometry
     need = needed_checkpoints(r.cfg)
-    clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})", stage="classifier")
-            for stage in sorted(need & {"classifier", "classifier_robust"})}
+    clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})",
+                                   stage="autoencoder" if stage == "classifier_vae" else "classifier")
+            for stage in sorted(need & {"classifier", "classifier_robust", "classifier_vae"})}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
             for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
     vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides) if "vae" in need else None
@@ -267,6 +298,8 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         settings["c3d_noise"] = describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0))
         settings["c3d_adv"] = (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
                                f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None
+        if "classifier_vae" in spec["classifiers"]:
+            settings["c3d_vae_mix"] = float(clfs["classifier_vae"].hparams.get("generator_mix", 0.0))
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))

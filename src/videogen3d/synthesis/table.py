@@ -44,7 +44,8 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
-                                           "eta_code", "code_init", "layers", "seconds")})
+                                           "eta_code", "code_init", "layers", "candidates", "select_at", "c3d_vae_mix",
+                                           "seconds")})
     return rows
 
 
@@ -83,6 +84,8 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
     for r in rows:
         parts = [f"C3D {', '.join(r.get('classifier_ckpts') or [])}"] if r.get("classifier_ckpts") else []
         parts += [f"adversarially trained ({r['c3d_adv']})"] if r.get("c3d_adv") else []
+        parts += [f"classifier_vae: the C3D trained further on clips of which {r['c3d_vae_mix']:.0%} are the clip VAE's "
+                  f"reconstructions"] if r.get("c3d_vae_mix") else []
         parts += [f"jitter {r['jitter']}"] if r.get("jitter") else []
         parts += [f"TV {r['eta_tv']:g}"] if r.get("eta_tv") else []
         parts += [f"Langevin {r['langevin']:g}"] if r.get("langevin") else []
@@ -92,7 +95,10 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
             parts += [f"synthesised through the code of {r['generator']} (latent {vae.get('latent_dim', '?')}, "
                       f"beta {vae.get('beta', '?')}), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
                       + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")]
-        if r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse") or r.get("generator"):
+        parts += [f"{r['candidates']} random starts per video, each video's best by its own classifiers kept after "
+                  f"{r['select_at']:.0%} of the iterations"] if r.get("candidates") else []
+        if (r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse") or r.get("generator")
+                or r.get("candidates")):
             notes.append(f"{r['method']}: " + "; ".join(parts) + ".")
     if real:
         notes.append(f"Judge ({evaluation.get('judge', 'judge')}) on {real['clips']} real held-out clips: accuracy "

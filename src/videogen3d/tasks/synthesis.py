@@ -41,6 +41,13 @@ product in [0, 1] (a multiply blend: white is transparent, so each object shows 
 video is steered toward the multi-label target as before, and each layer toward its own label, so that
 each object is one class rather than both a half-way shape. A single-label target has one layer and
 is unchanged. The generator was trained on clips of one object; it cannot make two in one code.
+
+``candidates=K`` (ours; random restarts): each video starts from ``K`` random draws, optimised together
+for the first ``select_at`` share of the iterations; then each video keeps the draw that its own
+classifiers score highest (the mean probability mass on the target over the clean video and
+``select_views`` jittered copies) and goes on alone (the optimizer's state is reset). Gradient descent
+from one start often stalls in a place that no classifier calls the target (half-way between two
+objects); the selection uses only the method's own classifiers, never the judge.
 """
 
 from __future__ import annotations
@@ -98,8 +105,14 @@ class PixelSynthesis(pl.LightningModule):
                  prior_gradient: str = "full", jitter: dict[str, float] | None = None, eta_tv: float = 0.0,
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
-                 layers: bool = False) -> None:
+                 layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4) -> None:
         super().__init__()
+        if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
+            raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
+                             f"select_views={select_views} >= 0")
+        self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
+        self._selected = self.candidates == 1
+        targets = targets.repeat_interleave(self.candidates, 0)  # K draws per video, side by side
         if method not in METHODS:
             raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
         if optimizer not in OPTIMIZERS:
@@ -176,7 +189,9 @@ class PixelSynthesis(pl.LightningModule):
         return self.code if self.generator is not None else self.video
 
     def synthesized(self) -> torch.Tensor:
-        """The current videos ``(N, C, T, H, W)``, detached."""
+        """The current videos ``(N, C, T, H, W)``, detached (each video's best draw: candidates are selected
+        first if they were not yet)."""
+        self.select_candidates()
         with torch.no_grad():
             return self.current_video().detach()
 
@@ -201,6 +216,40 @@ class PixelSynthesis(pl.LightningModule):
     def _composite(layers01: torch.Tensor) -> torch.Tensor:
         """Multiply blend of the layers, back to [-1, 1]."""
         return layers01.prod(dim=1) * 2 - 1
+
+    @torch.no_grad()
+    def candidate_scores(self) -> torch.Tensor:
+        """Each current draw's own-classifier score ``(N*K,)``: the ensemble's probability mass on its target,
+        averaged over the clean video and ``select_views`` jittered copies (a fixed random stream)."""
+        x = self.current_video()
+        gen = torch.Generator().manual_seed(12345)
+        views = [x] + ([jitter(x, **self.jitter, generator=gen) for _ in range(self.select_views)]
+                       if any(self.jitter.values()) else [])
+        mask = (self.targets > 0).to(x.dtype)
+        return torch.stack([(c(v).float().softmax(1) * mask).sum(1) for c in self.classifiers for v in views]).mean(0)
+
+    def select_candidates(self) -> torch.Tensor | None:
+        """Keep each video's best draw (see the module's docstring); returns the kept indices, or None when
+        there is nothing to select (one candidate, or already selected)."""
+        if self._selected:
+            return None
+        k = self.candidates
+        keep = self.candidate_scores().view(-1, k).argmax(1) + torch.arange(len(self.targets) // k,
+                                                                             device=self.targets.device) * k
+        param = self.parameter
+        param.data = param.data[keep].clone()
+        for name in ("targets", "layer_mask", "layer_targets", "multi"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[keep].clone())
+        trainer = self._trainer
+        if trainer is not None:  # Adam's moments belong to the dropped draws
+            for opt in trainer.optimizers:
+                opt.state.pop(param, None)
+        self._selected = True
+        return keep
+
+    def on_train_end(self) -> None:
+        self.select_candidates()
 
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)
@@ -274,6 +323,8 @@ class PixelSynthesis(pl.LightningModule):
         self.video.grad = g
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if not self._selected and self.global_step >= round(self.select_at * self.iterations):
+            self.select_candidates()
         if self.langevin > 0:
             with torch.no_grad():
                 std = self.langevin * max(0.0, 1.0 - self.global_step / max(1, self.iterations))
@@ -307,4 +358,6 @@ class PixelSynthesis(pl.LightningModule):
                 "generator": type(self.generator).__name__ if self.generator is not None else None,
                 "eta_code": self.eta_code if self.generator is not None else None,
                 "code_init": self.code_init if self.generator is not None else None,
-                "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None}
+                "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None,
+                "candidates": self.candidates if self.candidates > 1 else None,
+                "select_at": self.select_at if self.candidates > 1 else None}
