@@ -28,7 +28,7 @@ from videogen3d.utils.io import atomic_path
 
 __all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "stage_checkpoint", "stage_command",
            "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
-           "changed_settings"]
+           "changed_settings", "checkpoint_identity"]
 
 DATA_CONFIG_KEY = "data_config"  # a task's own data settings (vae.clips_per_class), kept in its checkpoint
 MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _target_), kept in its checkpoint
@@ -195,3 +195,9 @@ def load_vae(path: str | os.PathLike, want: dict[str, Any], *, overrides: Sequen
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()
+
+
+def checkpoint_identity(path: Path) -> list[int]:
+    """A checkpoint's size and modification time: a retrained checkpoint changes it."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]

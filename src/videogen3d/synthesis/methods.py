@@ -30,22 +30,20 @@ SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iter
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
-def _no_robust(spec: dict[str, Any]) -> None:
-    spec["classifiers"] = list(dict.fromkeys("classifier" if c == "classifier_robust" else c
-                                             for c in spec["classifiers"]))
-
-
 CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae")
 
 
-def _no_vae_domain(spec: dict[str, Any]) -> None:
-    spec["classifiers"] = list(dict.fromkeys("classifier" if c == "classifier_vae" else c for c in spec["classifiers"]))
+def _swap(old: str, new: str):
+    """An ablation that puts checkpoint ``new`` in ``old``'s place in the ensemble (once, order kept)."""
+    def apply(spec: dict[str, Any]) -> None:
+        spec["classifiers"] = list(dict.fromkeys(new if c == old else c for c in spec["classifiers"]))
+    return apply
 
 
 # component -> how a definition is changed to switch it off
 ABLATIONS = {
-    "robust": _no_robust,                                                   # the standard C3D instead
-    "vae_domain": _no_vae_domain,        # the standard C3D (real clips only) instead of the VAE-domain one
+    "robust": _swap("classifier_robust", "classifier"),    # the standard C3D instead
+    "vae_domain": _swap("classifier_vae", "classifier"),   # the standard C3D (real clips only) instead
     "ensemble": lambda s: s.update(classifiers=s["classifiers"][:1]),      # its first member alone
     "jitter": lambda s: s.update(jitter=None),
     "tv": lambda s: s.update(eta_tv=0.0),

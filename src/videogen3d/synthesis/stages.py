@@ -42,8 +42,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.data.noise import check_corruption, describe_corruption
 from videogen3d.data.video_io import write_png
-from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, describe_geometry,
-                                              load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
+from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, checkpoint_identity,
+                                              describe_geometry, load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_reference
 from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage_checkpoints, synthesis_kwargs,
@@ -51,6 +51,8 @@ from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage
 from videogen3d.losses.synthesis import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
+from videogen3d.synthesis.training import (train_autoencoder, train_classifier,
+                                           train_classifiers)
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -127,7 +129,7 @@ class _Run:
         clip VAE; a retrained one trains it again)."""
         out: dict[str, Any] = {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
         if task.get("init"):
-            out["made_from"] = {c: _identity(self.ckpt(c)) for c in (str(task.init), "vae") if self.ckpt(c).is_file()}
+            out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in (str(task.init), "vae") if self.ckpt(c).is_file()}
         return out
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
@@ -200,61 +202,6 @@ class _Run:
         return model, trainer, dm
 
 
-def _train_classifiers(r: _Run) -> list[Path]:
-    """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses."""
-    need = needed_checkpoints(r.cfg)
-    return [_train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
-
-
-def _train_classifier(r: _Run, role: str, prepare: Callable[[pl.LightningModule], None] | None = None) -> Path:
-    """Train the C3D (``role="classifier"``, main partition), the robust C3D (``"classifier_robust"``,
-    main partition, adversarial training with ``classifier.robust``'s settings), the VAE-domain C3D
-    (``"classifier_vae"``, see :func:`_train_vae_domain`) or the judge (``role="judge"``, judge partition)."""
-    if r.skip(role, r.task(role)):
-        return r.ckpt(role)
-    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main", prepare)
-    path = r.ckpt(role)
-    trainer.test(model, datamodule=dm, verbose=False)
-    report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
-              "confusion": model.test_confusion.tolist() if model.test_confusion is not None else None,
-              "class_names": r.class_names}
-    with atomic_path(path.with_suffix(".test.json")) as tmp:
-        tmp.write_text(json.dumps(report))
-    log.info("%s: test accuracy %.3f -> %s", role, report["test_acc"], path)
-    return path
-
-
-def _train_autoencoder(r: _Run) -> list[Path]:
-    """The priors: the tempCAE, its denoising twin (``autoencoder.dae``) and the clip VAE (``vae``), those
-    that a method uses."""
-    need = needed_checkpoints(r.cfg)
-    paths = []
-    for stage in [s for s in ("autoencoder", "autoencoder_dae", "vae") if s in need]:
-        if not r.skip(stage, r.task(stage)):
-            r.fit(stage, "main")
-        paths.append(r.ckpt(stage))
-    if "classifier_vae" in need:
-        paths.append(_train_vae_domain(r))
-    return paths
-
-
-def _train_vae_domain(r: _Run) -> Path:
-    """The VAE-domain C3D (ours): the ``classifier.vae_domain.init`` checkpoint's network, trained further
-    (``classifier.vae_domain``) on main-partition clips of which ``generator_mix`` are replaced by the clip
-    VAE's reconstructions (:class:`videogen3d.tasks.classifier.VideoClassifier`). Trained in stage
-    autoencoder, after the clip VAE, since it needs both."""
-    init = str(r.task("classifier_vae").init)
-    want = r.geometry
-
-    def prepare(model: pl.LightningModule) -> None:
-        start = load_classifier(r.ckpt(init), want, overrides=r.overrides, what=f"C3D ({init})", stage="classifier")
-        model.net.load_state_dict(start.net.state_dict())
-        vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides)
-        model.use_generator(lambda x: vae.to(x.device).net(x)[0])
-
-    return _train_classifier(r, "classifier_vae", prepare)
-
-
 def _synthesize(r: _Run) -> dict[str, Any]:
     scfg = r.cfg.synthesis
     methods = synthesis_methods(r.cfg)
@@ -277,7 +224,7 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         cae, latent = spec["autoencoder"], spec.get("latent")
         out_dir = r.work_dir / "synthesis" / method
         key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
-                          "ckpts": {c: _identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
+                          "ckpts": {c: checkpoint_identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
                          sort_keys=True, default=str)
         if _reusable(r, out_dir / "videos.pt", key):
             log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
@@ -312,12 +259,6 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
                  files[method]["grid"])
     return files
-
-
-def _identity(path: Path) -> list[int]:
-    """A checkpoint's size and modification time: a retrained checkpoint changes it."""
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _reusable(r: _Run, record: Path, key: str) -> bool:
@@ -397,8 +338,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is unknown; expected one of {list(STAGES)}")
     r = _Run(cfg, overrides)
-    steps = {"classifier": lambda: _train_classifiers(r), "autoencoder": lambda: _train_autoencoder(r),
-             "judge": lambda: _train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
+    steps = {"classifier": lambda: train_classifiers(r), "autoencoder": lambda: train_autoencoder(r),
+             "judge": lambda: train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage not in ("all", "methods"):
         return steps[stage]()
