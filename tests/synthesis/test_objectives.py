@@ -89,6 +89,55 @@ def test_evaluate_videos_counts_accuracy_judge_probability_and_background():
     assert [j["judged"] for j in out["judged"]] == ["car_right", "rocket_up", "airplane_down", "car_right"]
 
 
+class _DarkJudge(_MarkJudge):
+    """A judge whose logit for class k is how dark pixel (0, 0, 0, k) is: -10 x its value in [-1, 1]."""
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return -x[:, 0, 0, 0, : len(CLASS_NAMES)]
+
+
+def _marked(*dark: tuple[int, float]) -> torch.Tensor:
+    """A white clip with pixel (0, 0, 0, k) set to value v for each (k, v)."""
+    clip = torch.ones(3, 2, 4, 16)
+    for k, v in dark:
+        clip[0, 0, 0, k] = v
+    return clip
+
+
+def test_real_multi_reference_scores_composites_of_real_clips_like_synthesized_ones():
+    from videogen3d.synthesis.judge import real_multi_reference
+
+    car, rocket = CLASS_NAMES.index("car_right"), CLASS_NAMES.index("rocket_up")
+    ship = CLASS_NAMES.index("ship_left")
+    # car clip 0: its own mark; car clip 1: also a darker airplane_down mark; rocket: a grey mark (0 -> 0.5 in [0, 1])
+    by_class = {car: [_marked((car, -1.0)), _marked((car, -1.0), (5, -1.0))], rocket: [_marked((rocket, 0.0))],
+                ship: [_marked((ship, -1.0))]}
+    targets, _ = parse_targets(["car_right", "car_right+rocket_up", "car_right+rocket_up"], CLASS_NAMES)
+    out = real_multi_reference(_DarkJudge(), by_class, targets, list(CLASS_NAMES))
+    # the composites: car0 x rocket (top 2 {car, rocket}: hit), car1 x rocket (top 2 {car, airplane_down}: miss)
+    assert out == {"multi_label_top_k": 0.5, "multi_clips": 2, "multi_by_target": {"car_right+rocket_up": 0.5}}
+    assert real_multi_reference(_DarkJudge(), by_class, targets[:1], list(CLASS_NAMES)) is None  # no multi row
+    limited = real_multi_reference(_DarkJudge(), by_class, targets, list(CLASS_NAMES), per_target=1)
+    assert limited["multi_clips"] == 1 and limited["multi_label_top_k"] == 1.0
+    with pytest.raises(ValueError, match=r"no clip of \['balloon_up'\]"):
+        real_multi_reference(_DarkJudge(), by_class, parse_targets(["car_right+balloon_up"], CLASS_NAMES)[0],
+                             list(CLASS_NAMES))
+
+
+def test_real_reference_keeps_clips_by_class_and_the_true_class_probability():
+    from videogen3d.synthesis.judge import real_reference
+
+    car, ship = CLASS_NAMES.index("car_right"), CLASS_NAMES.index("ship_left")
+    batch = {"target": torch.stack([_marked((car, -1.0)), _marked((ship, -1.0)), _marked((car, -1.0))]),
+             "label": torch.tensor([car, ship, ship])}  # the third clip is labelled ship but reads car
+    ref = real_reference(_DarkJudge(), [batch], lambda b: b)
+    assert ref["accuracy"] == pytest.approx(2 / 3) and ref["clips"] == 3
+    p_hit = float(1 / (1 + 10 * torch.exp(torch.tensor(-20.0))))
+    p_miss = float(torch.exp(torch.tensor(-10.0)) / (torch.exp(torch.tensor(10.0)) + 10 * torch.exp(torch.tensor(-10.0))))
+    assert ref["judge_p_target"] == pytest.approx((2 * p_hit + p_miss) / 3, rel=1e-4)
+    assert [len(ref["by_class"][c]) for c in (car, ship)] == [1, 2]
+
+
 def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
     from videogen3d.synthesis.table import markdown_table, table_rows
 
@@ -103,3 +152,9 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
     md = markdown_table(rows, evaluation)
     assert "| extra | 3 | 10 | none | 5 | 50.0 % | n/a | n/a | 0.500 | n/a | 2 |" in md
     assert "| Ours (C3D + tempCAE, eq. 8) | 3 | 10 | none | 5 | 100.0 % | n/a | 66.7 % | 0.500 |" in md
+    assert "Real held-out clips" not in md  # no reference measured: no reference row
+    evaluation["real"] = {"accuracy": 0.9, "judge_p_target": 0.85, "clips": 20, "background_deviation": 0.0,
+                          "multi_label_top_k": 0.25, "multi_clips": 4, "multi_by_target": {"car_right+rocket_up": 0.25}}
+    md = markdown_table(table_rows(evaluation), evaluation)
+    assert "| Real held-out clips (reference) | – | – | – | – | 90.0 % | 0.850 | 25.0 % (4 composites) | 0.000 | n/a | 20 |" in md
+    assert "both classes in the judge's top 2 for 25.0 % (car_right+rocket_up 25.0 %)" in md

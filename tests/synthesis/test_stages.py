@@ -46,6 +46,11 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     rows = json.loads((work / "table.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["ours", "comparison", "ours_dae", "best"]
     assert (work / "table.md").read_text() == md
+    # the judge on real two-object clips of the multi-label target's classes: the reference row
+    real = json.loads((work / "evaluation.json").read_text())["real"]
+    assert real["multi_clips"] >= 1 and list(real["multi_by_target"]) == ["car_right+rocket_up"]
+    assert 0.0 <= real["multi_label_top_k"] <= 1.0 and 0.0 < real["judge_p_target"] <= 1.0
+    assert "| Real held-out clips (reference) | – | – | – | – |" in md and f"({real['multi_clips']} composites)" in md
     best = rows[3]
     assert best["c3d_adv"] == "linf eps 0.1, 1 steps" and best["optimizer"] == "adam" and best["jitter"]
     assert "Best (ours): robust + VAE-domain C3D through the clip VAE" in out and best["generator"] == "ClipVAEModule"

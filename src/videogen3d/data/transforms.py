@@ -7,6 +7,8 @@
 - :func:`coarse_gradient`: the coarse phase of a coarse-to-fine schedule: the gradient averaged over
   ``factor x factor`` pixel blocks, i.e. gradient descent on a video of ``1/factor`` the resolution.
 - :func:`normalise_gradient`: each video's gradient divided by its RMS (normalised gradient steps).
+- :func:`multiply_blend`: layers over a white background composited into one video (white is transparent):
+  a multi-label synthesis's layers, or real clips of one object each made into a two-object reference.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient"]
+__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -66,3 +68,9 @@ def normalise_gradient(grad: torch.Tensor) -> torch.Tensor:
     """Each video's gradient divided by its root mean square (a step of ``lr`` moves a pixel by ~``lr``)."""
     rms = grad.flatten(1).pow(2).mean(dim=1).sqrt().clamp_min(1e-12)
     return grad / rms.view(-1, *([1] * (grad.dim() - 1)))
+
+
+def multiply_blend(layers01: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """The product along ``dim`` of layers in [0, 1] (a multiply blend: white is transparent, so each object
+    shows where it is alone and overlaps darken), as a video in [-1, 1]."""
+    return layers01.prod(dim=dim) * 2 - 1

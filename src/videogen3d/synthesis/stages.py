@@ -45,7 +45,7 @@ from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, checkpoint_identity,
                                               describe_geometry, load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
-from videogen3d.synthesis.judge import evaluate_videos, real_reference
+from videogen3d.synthesis.judge import evaluate_videos, real_multi_reference, real_reference
 from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage_checkpoints, synthesis_kwargs,
                                           synthesis_methods)
 from videogen3d.losses.synthesis import parse_targets, primary_labels
@@ -274,8 +274,8 @@ def _evaluate(r: _Run) -> dict[str, Any]:
     dm.setup("test")
     ref = real_reference(judge.net, dm.test_dataloader(), lambda b: dm.on_after_batch_transfer(b, 0))
     evaluation: dict[str, Any] = {
-        "scale": r.cfg.scale_name, "geometry": describe_geometry(r.geometry),
-        "judge": type(judge.net).__name__, "real": {k: v for k, v in ref.items() if k != "features"}, "methods": {}}
+        "scale": r.cfg.scale_name, "geometry": describe_geometry(r.geometry), "judge": type(judge.net).__name__,
+        "real": {k: v for k, v in ref.items() if k not in ("features", "by_class")}, "methods": {}}
     records: dict[str, dict[str, Any]] = {}
     for method in synthesis_methods(r.cfg):
         record = load_synthesis(r.work_dir / "synthesis" / method / "videos.pt",
@@ -285,23 +285,23 @@ def _evaluate(r: _Run) -> dict[str, Any]:
                              f"the judge knows {r.class_names}")
         evaluation["methods"][method] = evaluate_videos(judge.net, record, ref["features"])
         records[method] = record
+    # the judge on real two-object clips (the multi-label targets' classes composited): what a faithful video gets
+    multi = real_multi_reference(judge.net, ref["by_class"], torch.cat([rec["targets"] for rec in records.values()]),
+                                 r.class_names)
+    if multi is not None:
+        evaluation["real"].update(multi)
     with atomic_path(r.report_dir / "evaluation.json") as tmp:
         tmp.write_text(json.dumps(evaluation, indent=2))
-    _side_by_side(r, dm, records)
+    _side_by_side(r, ref["by_class"], records)
     return evaluation
 
 
-def _side_by_side(r: _Run, dm: pl.LightningDataModule, records: dict[str, dict[str, Any]],
+def _side_by_side(r: _Run, real_by_class: dict[int, list[torch.Tensor]], records: dict[str, dict[str, Any]],
                   frames: int = 4) -> Path | None:
     """``methods.png``: one row per single-label target class: ``frames`` evenly spaced frames of a real clip
-    of that class, then of each method's first video for it, panels parted by a black frame."""
-    real: dict[int, torch.Tensor] = {}
-    for batch in dm.test_dataloader():
-        batch = dm.on_after_batch_transfer(batch, 0)
-        for video, label in zip(batch["target"], batch["label"].tolist()):
-            real.setdefault(int(label), video.cpu())
-        if len(real) == len(r.class_names):
-            break
+    of that class (its first held-out clip), then of each method's first video for it, panels parted by a
+    black frame."""
+    real = {label: clips[0] for label, clips in real_by_class.items()}
     rows = []
     first = next(iter(records.values()))
     labels, single = primary_labels(first["targets"])

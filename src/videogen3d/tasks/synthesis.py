@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
+from videogen3d.data.transforms import coarse_gradient, jitter, multiply_blend, normalise_gradient, total_variation
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
 
@@ -214,8 +214,8 @@ class PixelSynthesis(pl.LightningModule):
 
     @staticmethod
     def _composite(layers01: torch.Tensor) -> torch.Tensor:
-        """Multiply blend of the layers, back to [-1, 1]."""
-        return layers01.prod(dim=1) * 2 - 1
+        """Multiply blend of the layers (in [0, 1]), back to [-1, 1]."""
+        return multiply_blend(layers01, dim=1)
 
     @torch.no_grad()
     def candidate_scores(self) -> torch.Tensor:
