@@ -16,6 +16,23 @@ def test_c3d_shapes(geo, T, pools):
     assert net.features(x).shape == (2, 32)
 
 
+def test_c3d_channels_last_computes_the_same_function_and_gradient():
+    torch.manual_seed(0)
+    plain = C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32).eval()
+    fast = C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32, channels_last=True).eval()
+    fast.load_state_dict(plain.state_dict())  # a checkpoint of either loads into the other
+    conv = fast.body[0][0].weight
+    assert conv.dim() == 5 and conv.is_contiguous(memory_format=torch.channels_last_3d) and not conv.is_contiguous()
+    x = (torch.rand(2, 3, 8, 24, 32) * 2 - 1).requires_grad_(True)
+    a = plain(x)
+    (ga,) = torch.autograd.grad(a[:, 3].sum(), x)
+    b = fast(x)  # a contiguous input is converted inside
+    (gb,) = torch.autograd.grad(b[:, 3].sum(), x)
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(ga, gb, atol=1e-6, rtol=1e-4)
+    assert ga.abs().sum() > 0
+    assert set(plain.state_dict()) == set(fast.state_dict())
+
+
 def test_c3d_refuses_geometry_naming_it():
     with pytest.raises(ValueError, match=r"C3D\(pools=5\).*T=12.*clip_len=12"):
         C3D(11, 12, (96, 128), pools=5, width=0.125)

@@ -91,3 +91,39 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     rows = json.loads((tmp_path / "ablations" / "table.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["ours_dae"]
     assert json.loads((tmp_path / "ablations" / "timings.json").read_text())["autoencoder"] > 0
+
+
+def test_robust_c3d_fine_tuned_from_the_standard_one_records_it(tmp_path):
+    # classifier.robust.init: the robust C3D starts from the standard C3D's weights (adversarial fine-tuning)
+    from videogen3d.synthesis.checkpoints import checkpoint_identity, safe_load
+    from videogen3d.synthesis.methods import needed_checkpoints
+    over = ("stage=classifier", "synthesis.methods=[best_no_vae_domain]", "classifier.robust.init=classifier",
+            "+classifier.robust.module.optimizer.lr=0.0")  # lr 0: the weights stay where they start
+    cfg = _cfg(tmp_path, *over)
+    assert {"classifier", "classifier_robust"} <= needed_checkpoints(cfg)
+    run(cfg)
+    ckpt = tmp_path / "work" / "checkpoints"
+    std, robust = (safe_load(ckpt / f"{n}.ckpt", n)["state_dict"] for n in ("classifier", "classifier_robust"))
+    assert safe_load(ckpt / "classifier_robust.ckpt", "robust")["data_config"]["made_from"] == {
+        "classifier": checkpoint_identity(ckpt / "classifier.ckpt")}
+    weights = [k for k in std if k.endswith("weight")]
+    assert all(robust[k].equal(std[k]) for k in weights)  # it started from the trained standard C3D
+    run(_cfg(tmp_path, *over[:2], over[3]))  # from scratch (same seed, same lr 0): the untrained network
+    scratch = safe_load(ckpt / "classifier_robust.ckpt", "robust")["state_dict"]
+    assert not all(scratch[k].equal(std[k]) for k in weights)
+
+
+def test_cpu_fast_scale_is_cpu_with_the_documented_cuts():
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cpu = compose("synth", overrides=["scale=cpu"])
+        fast = compose("synth", overrides=["scale=cpu_fast"])
+    assert (fast.scale_name, cpu.scale_name) == ("cpu_fast", "cpu")  # its own work dir
+    assert fast.classifier.module.net.channels_last is True and "channels_last" not in cpu.classifier.module.net
+    assert (fast.vae.epochs, cpu.vae.epochs) == (6, 20) and fast.vae.clips_per_class == cpu.vae.clips_per_class
+    assert (fast.synthesis.iterations, fast.synthesis.eta_scale) == (100, 31.25)
+    # the flow-time rule of the priors' eta: (50000 / iterations) * (P / 589824)
+    p = 3 * 16 * 24 * 32
+    for c in (cpu, fast):
+        assert c.synthesis.eta_scale == pytest.approx(50000 / c.synthesis.iterations * p / 589824)
+    assert (fast.synthesis.method_defs.best.iterations, cpu.synthesis.method_defs.best.iterations) == (100, 200)
+    assert fast.classifier.epochs == cpu.classifier.epochs and fast.judge == cpu.judge  # the judge is the same

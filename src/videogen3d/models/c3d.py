@@ -8,6 +8,8 @@ their last two blocks at 112x112; seed 003 gives no widths, ours are scaled for 
 Sized for the input: ``pools`` is how many conv-pool blocks there are (5 at 128x96 x 16 frames,
 4 at 64x48, 3 at 32x24), so the last feature map is small (4x3 at all three) and
 the fc layers stay light; the constructor refuses a geometry those pools cannot divide.
+``channels_last=True`` keeps the conv weights and activations in NDHWC (``torch.channels_last_3d``),
+faster on a CPU at small sizes; the function and the checkpoint's tensors are the same.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class C3D(nn.Module):
 
     def __init__(self, num_classes: int, clip_len: int = 16, frame_size: int | Sequence[int] = (96, 128),
                  in_channels: int = 3, *, pools: int = 5, width: float = 1.0, fc_dim: int = 2048,
-                 norm: str = "batch", dropout: float = 0.5) -> None:
+                 norm: str = "batch", dropout: float = 0.5, channels_last: bool = False) -> None:
         super().__init__()
         if not 1 <= pools <= len(_WIDTHS):
             raise ValueError(f"C3D pools={pools} must lie in [1, {len(_WIDTHS)}]")
@@ -57,9 +59,15 @@ class C3D(nn.Module):
             nn.Linear(fc_dim, fc_dim), nn.ReLU(inplace=True), nn.Dropout(dropout),
         )
         self.head = nn.Linear(fc_dim, num_classes)  # fc8
+        # NDHWC convolutions: 1.28x on a 2-core CPU for a train step and an input gradient at 32x24 (see scale/cpu)
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last_3d)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """fc7 activations ``(B, fc_dim)``."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         return self.fc(self.body(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -139,6 +139,9 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
         need |= {spec["latent"]} if spec.get("latent") else set()
     if "classifier_vae" in need:  # trained from its init checkpoint, with the clip VAE
         need |= {str(cfg.classifier.vae_domain.init), "vae"}
+    robust_init = OmegaConf.select(cfg, "classifier.robust.init")
+    if "classifier_robust" in need and robust_init:  # fine-tuned from that checkpoint
+        need |= {str(robust_init)}
     return need
 
 

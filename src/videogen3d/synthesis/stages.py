@@ -125,11 +125,13 @@ class _Run:
 
     def data_settings(self, task: DictConfig) -> dict[str, Any]:
         """The data settings of a task that its checkpoint records (a change trains it again): its own
-        ``clips_per_class``, and for the VAE-domain C3D the checkpoints it is made from (``init`` and the
-        clip VAE; a retrained one trains it again)."""
+        ``clips_per_class``, and for a C3D trained on from another checkpoint (``init``: the robust or the
+        VAE-domain C3D) the checkpoints it is made from (``init``, and the clip VAE where it renders clips;
+        a retrained one trains it again)."""
         out: dict[str, Any] = {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
         if task.get("init"):
-            out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in (str(task.init), "vae") if self.ckpt(c).is_file()}
+            sources = [str(task.init)] + (["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
+            out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in sources if self.ckpt(c).is_file()}
         return out
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:

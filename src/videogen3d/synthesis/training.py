@@ -25,9 +25,22 @@ log = logging.getLogger("videogen3d.synthesis.stages")
 
 
 def train_classifiers(r: "_Run") -> list[Path]:
-    """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses."""
+    """The C3D and the robust C3D (``classifier.robust``), those of the two that a synthesis method uses; the
+    robust one starts from ``classifier.robust.init``'s weights where that is set (adversarial fine-tuning)."""
     need = needed_checkpoints(r.cfg)
-    return [train_classifier(r, role) for role in ("classifier", "classifier_robust") if role in need]
+    paths = []
+    for role in [c for c in ("classifier", "classifier_robust") if c in need]:
+        init = r.task(role).get("init")
+        paths.append(train_classifier(r, role, _start_from(r, str(init)) if init else None))
+    return paths
+
+
+def _start_from(r: "_Run", init: str) -> Callable[[pl.LightningModule], None]:
+    """A ``prepare`` that loads checkpoint ``init``'s C3D weights into the module about to be trained."""
+    def prepare(model: pl.LightningModule) -> None:
+        start = load_classifier(r.ckpt(init), r.geometry, overrides=r.overrides, what=f"C3D ({init})", stage="classifier")
+        model.net.load_state_dict(start.net.state_dict())
+    return prepare
 
 
 def train_classifier(r: "_Run", role: str, prepare: Callable[[pl.LightningModule], None] | None = None) -> Path:
@@ -67,13 +80,11 @@ def train_vae_domain(r: "_Run") -> Path:
     (``classifier.vae_domain``) on main-partition clips of which ``generator_mix`` are replaced by the clip
     VAE's reconstructions (:class:`videogen3d.tasks.classifier.VideoClassifier`). Trained in stage
     autoencoder, after the clip VAE, since it needs both."""
-    init = str(r.task("classifier_vae").init)
-    want = r.geometry
+    start_from = _start_from(r, str(r.task("classifier_vae").init))
 
     def prepare(model: pl.LightningModule) -> None:
-        start = load_classifier(r.ckpt(init), want, overrides=r.overrides, what=f"C3D ({init})", stage="classifier")
-        model.net.load_state_dict(start.net.state_dict())
-        vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides)
+        start_from(model)
+        vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides)
         model.use_generator(lambda x: vae.to(x.device).net(x)[0])
 
     return train_classifier(r, "classifier_vae", prepare)
