@@ -137,11 +137,12 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
         spec = method_spec(cfg, m)
         need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
         need |= {spec["latent"]} if spec.get("latent") else set()
-    if "classifier_vae" in need:  # trained from its init checkpoint, with the clip VAE
-        need |= {str(cfg.classifier.vae_domain.init), "vae"}
-    robust_init = OmegaConf.select(cfg, "classifier.robust.init")
-    if "classifier_robust" in need and robust_init:  # fine-tuned from that checkpoint
-        need |= {str(robust_init)}
+    for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain")):
+        init = OmegaConf.select(cfg, f"classifier.{variant}.init")
+        if ckpt in need and init:  # trained on from that checkpoint's weights
+            need |= {str(init)}
+    if "classifier_vae" in need:  # it trains on the clip VAE's reconstructions
+        need |= {"vae"}
     return need
 
 
