@@ -169,6 +169,16 @@ def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, 
     m.code.grad = None
     m.objective(m.losses()).backward()
     assert m.code.grad[1, 1].abs().max() == 0 and m.code.grad[0].abs().min(1).values.gt(0).all()
+    # only the 3 layers in use are decoded; the unused one is white
+    sizes = []
+    decode = tiny_vae.decode_whitened
+    tiny_vae.decode_whitened = lambda u: sizes.append(len(u)) or decode(u)
+    try:
+        with torch.no_grad():
+            lay = m._layers()
+    finally:
+        del tiny_vae.decode_whitened
+    assert sizes == [3] and lay.shape == (2, 2, 3, 8, 24, 32) and torch.equal(lay[1, 1], torch.ones_like(lay[1, 1]))
     one = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layers=False, **kw)
     assert one.code.shape == (2, 1, 6) and one.settings()["layers"] is None and m.settings()["layers"] == 2
 

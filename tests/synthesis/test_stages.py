@@ -119,11 +119,18 @@ def test_cpu_fast_scale_is_cpu_with_the_documented_cuts():
         fast = compose("synth", overrides=["scale=cpu_fast"])
     assert (fast.scale_name, cpu.scale_name) == ("cpu_fast", "cpu")  # its own work dir
     assert fast.classifier.module.net.channels_last is True and "channels_last" not in cpu.classifier.module.net
-    assert (fast.vae.epochs, cpu.vae.epochs) == (6, 20) and fast.vae.clips_per_class == cpu.vae.clips_per_class
+    # half-width C3Ds: the robust and the VAE-domain C3D take the width from the group's module
+    assert (fast.classifier.module.net.width, cpu.classifier.module.net.width) == (0.125, 0.25)
+    assert "net" not in fast.classifier.robust.module and "net" not in fast.classifier.vae_domain.module
+    assert (fast.classifier.epochs, cpu.classifier.epochs) == (16, 10)
+    assert fast.classifier.robust.epochs == cpu.classifier.robust.epochs == 6
+    assert (fast.classifier.vae_domain.epochs, cpu.classifier.vae_domain.epochs) == (6, 3)
+    assert (list(fast.vae.module.net.widths), list(cpu.vae.module.net.widths)) == ([32, 64, 128], [64, 128, 128])
+    assert fast.vae.epochs == cpu.vae.epochs == 20 and fast.vae.clips_per_class == cpu.vae.clips_per_class
     assert (fast.synthesis.iterations, fast.synthesis.eta_scale) == (100, 31.25)
     # the flow-time rule of the priors' eta: (50000 / iterations) * (P / 589824)
     p = 3 * 16 * 24 * 32
     for c in (cpu, fast):
         assert c.synthesis.eta_scale == pytest.approx(50000 / c.synthesis.iterations * p / 589824)
-    assert (fast.synthesis.method_defs.best.iterations, cpu.synthesis.method_defs.best.iterations) == (100, 200)
-    assert fast.classifier.epochs == cpu.classifier.epochs and fast.judge == cpu.judge  # the judge is the same
+    assert fast.synthesis.method_defs.best.iterations == cpu.synthesis.method_defs.best.iterations == 200
+    assert fast.judge == cpu.judge  # the judge is the same
