@@ -144,7 +144,7 @@ def test_latent_method_flags():
         resolve_method(defs, "bad")
 
 
-def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, tiny_vae):
+def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, tiny_vae, monkeypatch):
     targets, _ = parse_targets(["car_right+rocket_up", "ship_left"], CLASS_NAMES)
     kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=10,
               seed=0)
@@ -172,12 +172,10 @@ def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, 
     # only the 3 layers in use are decoded; the unused one is white
     sizes = []
     decode = tiny_vae.decode_whitened
-    tiny_vae.decode_whitened = lambda u: sizes.append(len(u)) or decode(u)
-    try:
-        with torch.no_grad():
-            lay = m._layers()
-    finally:
-        del tiny_vae.decode_whitened
+    monkeypatch.setattr(tiny_vae, "decode_whitened", lambda u: sizes.append(len(u)) or decode(u))
+    with torch.no_grad():
+        lay = m._layers()
+    monkeypatch.undo()
     assert sizes == [3] and lay.shape == (2, 2, 3, 8, 24, 32) and torch.equal(lay[1, 1], torch.ones_like(lay[1, 1]))
     one = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layers=False, **kw)
     assert one.code.shape == (2, 1, 6) and one.settings()["layers"] is None and m.settings()["layers"] == 2

@@ -59,7 +59,7 @@ class C3D(nn.Module):
             nn.Linear(fc_dim, fc_dim), nn.ReLU(inplace=True), nn.Dropout(dropout),
         )
         self.head = nn.Linear(fc_dim, num_classes)  # fc8
-        # NDHWC convolutions: 1.28x on a 2-core CPU for a train step and an input gradient at 32x24 (see scale/cpu)
+        # NDHWC convolutions: 1.28x on a 2-core CPU for a train step and an input gradient at 32x24 (see scale/cpu_fast)
         self.channels_last = bool(channels_last)
         if self.channels_last:
             self.to(memory_format=torch.channels_last_3d)

@@ -207,15 +207,11 @@ class PixelSynthesis(pl.LightningModule):
     def _layers(self) -> torch.Tensor:
         """Each layer decoded, in [0, 1], unused ones white: ``(N, L, C, T, H, W)``."""
         n, n_layers, d = self.code.shape
-        used = self.layer_mask.flatten() > 0
-        codes = self.code.reshape(n * n_layers, d)
-        if bool(used.all()):
-            dec = (self.generator.decode_whitened(codes) + 1) / 2
-            return dec.view(n, n_layers, *dec.shape[1:])
         # only the layers in use are decoded: a single-label video's second layer is white and gets no
         # gradient (the cpu scale's 36 targets: 39 decodes instead of 72)
-        part = (self.generator.decode_whitened(codes[used]) + 1) / 2
-        out = part.new_ones(n * n_layers, *part.shape[1:]).index_put((used.nonzero().flatten(),), part)
+        used = (self.layer_mask.flatten() > 0).nonzero().flatten()
+        part = (self.generator.decode_whitened(self.code.reshape(n * n_layers, d)[used]) + 1) / 2
+        out = part.new_ones(n * n_layers, *part.shape[1:]).index_put((used,), part)
         return out.view(n, n_layers, *part.shape[1:])
 
     @staticmethod
