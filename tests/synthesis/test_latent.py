@@ -5,6 +5,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from _synth_helpers import build
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_clip
@@ -55,9 +56,23 @@ def test_clip_vae_shapes_range_and_bad_clip():
         ClipVAE(8, (20, 32), widths=[8, 16, 16])  # 20 is not divisible by 2**3
 
 
-def test_vae_training_lowers_the_loss_and_keeps_the_code_distribution():
+def test_clip_vae_without_out_conv_decodes_straight_to_the_clip_channels():
     torch.manual_seed(0)
-    module = build(VAE_MODULE, beta=0.002)
+    net = ClipVAE(8, (24, 32), latent_dim=5, widths=[8, 16], out_conv=False)
+    last = net.decoder[-1]
+    assert isinstance(last, nn.ConvTranspose2d) and last.out_channels == 3 * 8  # C*T, at full resolution
+    assert not any(isinstance(m, nn.Conv2d) for m in net.decoder)
+    y = net.decode(torch.randn(2, 5))
+    assert y.shape == (2, 3, 8, 24, 32) and y.abs().max() <= 1
+    # out_conv=True (the default) keeps the layer names of checkpoints saved before the option existed
+    keys = [k for k in ClipVAE(8, (24, 32), latent_dim=5, widths=[8, 16]).state_dict() if k.startswith("decoder")]
+    assert keys == [f"decoder.{i}.{p}" for i in (1, 2, 4, 6) for p in ("weight", "bias")]
+
+
+@pytest.mark.parametrize("out_conv", [True, False])
+def test_vae_training_lowers_the_loss_and_keeps_the_code_distribution(out_conv):
+    torch.manual_seed(0)
+    module = build({**VAE_MODULE, "net": {**VAE_MODULE["net"], "out_conv": out_conv}}, beta=0.002)
     data = _Clips()
     x = data.x
     with torch.no_grad():
