@@ -31,6 +31,8 @@ def test_c3d_channels_last_computes_the_same_function_and_gradient():
     assert torch.allclose(a, b, atol=1e-5) and torch.allclose(ga, gb, atol=1e-6, rtol=1e-4)
     assert ga.abs().sum() > 0
     assert set(plain.state_dict()) == set(fast.state_dict())
+    with pytest.raises(ValueError, match="channels_last must be true or false, got 'yes'"):
+        C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32, channels_last="yes")  # a string from the command line
 
 
 def test_c3d_refuses_geometry_naming_it():

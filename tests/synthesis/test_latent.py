@@ -67,6 +67,8 @@ def test_clip_vae_without_out_conv_decodes_straight_to_the_clip_channels():
     # out_conv=True (the default) keeps the layer names of checkpoints saved before the option existed
     keys = [k for k in ClipVAE(8, (24, 32), latent_dim=5, widths=[8, 16]).state_dict() if k.startswith("decoder")]
     assert keys == [f"decoder.{i}.{p}" for i in (1, 2, 4, 6) for p in ("weight", "bias")]
+    with pytest.raises(ValueError, match="out_conv must be true or false, got 'maybe'"):
+        ClipVAE(8, (24, 32), widths=[8, 16], out_conv="maybe")  # not read as True
 
 
 @pytest.mark.parametrize("out_conv", [True, False])

@@ -29,6 +29,16 @@ def test_missing_checkpoint_names_path_and_command(tmp_path):
         run(cfg, overrides=["stage=synthesis", "scale=tiny"])
 
 
+def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_training(tmp_path):
+    cfg = _cfg(tmp_path, "stage=all", "vae.module.net.widths=[8,0,16]")
+    with pytest.raises(ValueError, match=r"(?s)vae: its module \(vae\.module\) cannot be built.*positive widths.*\[8, 0, 16\]"):
+        run(cfg)
+    assert not (tmp_path / "work" / "checkpoints").exists() or not any((tmp_path / "work" / "checkpoints").iterdir())
+    cfg = _cfg(tmp_path, "stage=all", "+classifier.robust.module.net.channels_last=maybe")
+    with pytest.raises(ValueError, match=r"classifier_robust: its module \(classifier\.robust\.module\) cannot be built"):
+        run(cfg)
+
+
 def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     run(_cfg(tmp_path, "stage=all", "synthesis.methods=[ours,comparison,ours_dae,best]"))
     work = tmp_path / "work"

@@ -49,10 +49,12 @@ class ClipVAE(nn.Module):
         widths = [int(v) for v in widths]
         if latent_dim < 1 or not widths or min(widths) < 1:
             raise ValueError(f"ClipVAE needs latent_dim >= 1 and positive widths, got {latent_dim} and {widths}")
+        if not isinstance(out_conv, bool):
+            raise ValueError(f"ClipVAE out_conv must be true or false, got {out_conv!r}")
         n = len(widths)
         check_geometry(f"ClipVAE({n} levels)", int(clip_len), (h, w), 1, 2 ** n)
         self.clip_len, self.frame_size, self.in_channels = int(clip_len), (h, w), int(in_channels)
-        self.latent_dim, self.out_conv = int(latent_dim), bool(out_conv)
+        self.latent_dim, self.out_conv = int(latent_dim), out_conv
         c = self.in_channels * self.clip_len
         enc: list[nn.Module] = []
         for i, (a, b) in enumerate(zip([c] + widths[:-1], widths)):

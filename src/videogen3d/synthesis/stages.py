@@ -334,6 +334,20 @@ def _table(r: _Run) -> str:
     return md
 
 
+def _build_every_module(r: _Run) -> None:
+    """Build (untrained) every module that the run's training stages may train, before the first one starts,
+    so that a bad setting of a later stage (``vae.module.net.widths=[0]``) stops the run at once, naming the
+    checkpoint, instead of after the stages before it have trained."""
+    for name in ("classifier", "autoencoder", "judge"):
+        for ckpt in stage_checkpoints(r.cfg, name):
+            group, variant = TASKS[ckpt]
+            try:
+                instantiate(r.task(ckpt).module, _convert_="all")
+            except Exception as e:  # hydra's InstantiationException, or the module's own ValueError
+                key = f"{group}.{variant}.module" if variant else f"{group}.module"
+                raise ValueError(f"{ckpt}: its module ({key}) cannot be built: {e}") from e
+
+
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
     """Run ``cfg.stage`` (one of :data:`STAGES`); returns the stage's result."""
     stage = str(cfg.stage)
@@ -345,6 +359,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage not in ("all", "methods"):
         return steps[stage]()
+    _build_every_module(r)
     result, seconds, cpu = None, {}, {}
     for name in STAGES[:6]:
         if stage == "methods" and name in ("classifier", "autoencoder", "judge") and all(
