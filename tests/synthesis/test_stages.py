@@ -1,6 +1,8 @@
 """The Hydra-composed stage chain of seed 003 (conf/synth.yaml) on tiny geometry, and its refusals."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,17 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
     cfg = _cfg(tmp_path, "stage=all", "+classifier.robust.module.net.channels_last=maybe")
     with pytest.raises(ValueError, match=r"classifier_robust: its module \(classifier\.robust\.module\) cannot be built"):
         run(cfg)
+
+
+def test_synth_py_refuses_a_bad_later_setting_in_one_line(tmp_path):
+    root = Path(CONF).parent
+    proc = subprocess.run([sys.executable, str(root / "synth.py"), "stage=all", "scale=tiny", f"work_dir={tmp_path}/w",
+                           f"paths.data_dir={tmp_path}/data", f"hydra.run.dir={tmp_path}/h", "vae.module.net.out_conv=maybe"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert ("synth.py: error: vae: its module (vae.module) cannot be built: "
+            in proc.stderr) and "out_conv must be true or false, got 'maybe'" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "w").exists() and not (tmp_path / "data").exists()
 
 
 def test_all_stages_then_table_and_refusals(tmp_path, capsys):

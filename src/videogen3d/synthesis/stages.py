@@ -53,6 +53,7 @@ from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (train_autoencoder, train_classifier,
                                            train_classifiers)
+from videogen3d.utils.config import ConfigError
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -345,7 +346,8 @@ def _build_every_module(r: _Run) -> None:
                 instantiate(r.task(ckpt).module, _convert_="all")
             except Exception as e:  # hydra's InstantiationException, or the module's own ValueError
                 key = f"{group}.{variant}.module" if variant else f"{group}.module"
-                raise ValueError(f"{ckpt}: its module ({key}) cannot be built: {e}") from e
+                reason = str(e).replace("\n", " ")
+                raise ConfigError(f"{ckpt}: its module ({key}) cannot be built: {reason}") from e
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
