@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 
 from videogen3d.synthesis.checkpoints import GeometryMismatchError, MissingCheckpointError
 from videogen3d.synthesis.stages import run
+from videogen3d.utils.config import ConfigError
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -39,6 +40,9 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
     cfg = _cfg(tmp_path, "stage=all", "+classifier.robust.module.net.channels_last=maybe")
     with pytest.raises(ValueError, match=r"classifier_robust: its module \(classifier\.robust\.module\) cannot be built"):
         run(cfg)
+    # one stage builds its modules through the same rule (Run.build), so it refuses the same way
+    with pytest.raises(ConfigError, match=r"vae: its module \(vae\.module\) cannot be built"):
+        run(_cfg(tmp_path, "stage=autoencoder", "synthesis.methods=[best]", "vae.module.net.widths=[8,0,16]"))
 
 
 def test_synth_py_refuses_a_bad_later_setting_in_one_line(tmp_path):

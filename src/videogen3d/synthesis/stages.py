@@ -53,8 +53,8 @@ from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (train_autoencoder, train_classifier,
                                            train_classifiers)
-from videogen3d.utils.config import ConfigError
 from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.utils.config import ConfigError
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
 
@@ -169,6 +169,17 @@ class _Run:
         node.module = OmegaConf.merge(node.module, add)
         return node
 
+    def build(self, stage: str, task: DictConfig | None = None) -> pl.LightningModule:
+        """``stage``'s module, untrained, from its config node; a node that cannot be built is a
+        :class:`ConfigError` naming the checkpoint and the node."""
+        try:
+            return instantiate((task or self.task(stage)).module, _convert_="all")  # plain lists: weights_only loads
+        except Exception as e:  # hydra's InstantiationException around the module's own ValueError
+            group, variant = TASKS[stage]
+            key = f"{group}.{variant}.module" if variant else f"{group}.module"
+            reason = str(e).replace("\n", " ")
+            raise ConfigError(f"{stage}: its module ({key}) cannot be built: {reason}") from e
+
     def skip(self, stage: str, task: DictConfig) -> bool:
         """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built from
         another module config or trained for another number of epochs (the config changed: it is
@@ -195,7 +206,7 @@ class _Run:
         pl.seed_everything(int(task.seed), workers=True)
         data = self.data_settings(task)
         dm = self.datamodule(partition, data.get("clips_per_class"))
-        model = instantiate(task.module, _convert_="all")  # plain lists in hparams: weights_only loads
+        model = self.build(stage, task)
         if prepare is not None:
             prepare(model)
         trainer = self.trainer(stage, max_epochs=int(task.epochs),
@@ -337,17 +348,11 @@ def _table(r: _Run) -> str:
 
 def _build_every_module(r: _Run) -> None:
     """Build (untrained) every module that the run's training stages may train, before the first one starts,
-    so that a bad setting of a later stage (``vae.module.net.widths=[0]``) stops the run at once, naming the
-    checkpoint, instead of after the stages before it have trained."""
+    so that a bad setting of a later stage (``vae.module.net.widths=[0]``) stops the run at once instead of
+    after the stages before it have trained."""
     for name in ("classifier", "autoencoder", "judge"):
         for ckpt in stage_checkpoints(r.cfg, name):
-            group, variant = TASKS[ckpt]
-            try:
-                instantiate(r.task(ckpt).module, _convert_="all")
-            except Exception as e:  # hydra's InstantiationException, or the module's own ValueError
-                key = f"{group}.{variant}.module" if variant else f"{group}.module"
-                reason = str(e).replace("\n", " ")
-                raise ConfigError(f"{ckpt}: its module ({key}) cannot be built: {reason}") from e
+            r.build(ckpt)
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
