@@ -131,6 +131,28 @@ def test_code_prior_pulls_toward_the_mean_and_switches_off(tiny_classifier, tiny
     assert torch.equal(off.code.detach(), start)  # no classifier, no prior: nothing moves
 
 
+def test_code_sphere_keeps_every_code_on_the_typical_shell_and_switches_off(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right", "rocket_up+balloon_up"], CLASS_NAMES)
+    # a strong code prior pulls the codes toward the mean (|u| -> 0); the sphere puts them back at sqrt(d)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, eta_code=1.0, optimizer="adam", lr=0.2,
+              iterations=10, seed=3, layers=True, code_init=0.3)
+    on = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), code_sphere=True, **kw)
+    off = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw)
+    d = tiny_vae.latent_dim
+    assert on.code.shape == (2, 2, d)
+    assert torch.allclose(on.code.detach().norm(dim=-1), torch.full((2, 2), d ** 0.5))  # the start is projected
+    assert torch.allclose(on.code.detach(), off.code.detach() * d ** 0.5 / off.code.detach().norm(dim=-1, keepdim=True))
+    _trainer(max_steps=10, max_epochs=1).fit(on)
+    _trainer(max_steps=10, max_epochs=1).fit(off)
+    assert torch.allclose(on.code.detach().norm(dim=-1), torch.full((2, 2), d ** 0.5), atol=1e-5)
+    assert (off.code.detach().norm(dim=-1) < 0.5 * d ** 0.5).all()  # free codes shrink under the prior
+    assert on.settings()["code_sphere"] is True and off.settings()["code_sphere"] is None
+    with pytest.raises(ValueError, match="code_sphere='yes' must be true or false"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), code_sphere="yes", **kw)
+    with pytest.raises(ValueError, match="code_sphere=true .* needs a generator"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", code_sphere=True)
+
+
 def test_generator_refusals(tiny_classifier, tiny_vae):
     targets, _ = parse_targets(["car_left"], CLASS_NAMES)
     kw = dict(method="comparison", generator=tiny_vae)
@@ -149,6 +171,8 @@ def test_latent_method_flags():
             "no_code_prior": {"base": "best", "ablate": ["code_prior"]},
             "no_ensemble": {"base": "best", "ablate": ["ensemble"]},
             "no_layers": {"base": "best", "ablate": ["layers"]},
+            "sphere": {"base": "best", "code_sphere": True},
+            "no_sphere": {"base": "sphere", "ablate": ["code_sphere"]},
             "bad": {"latent": "gan"}}
     best = resolve_method(defs, "best")
     assert best["latent"] == "vae" and synthesis_kwargs({}, best)["eta_code"] == 0.01
@@ -157,6 +181,8 @@ def test_latent_method_flags():
     assert resolve_method(defs, "no_code_prior")["latent"] == "vae"
     assert resolve_method(defs, "no_ensemble")["classifiers"] == ["classifier_robust"]
     assert resolve_method(defs, "no_layers")["layers"] is False
+    assert synthesis_kwargs({"code_sphere": False}, resolve_method(defs, "sphere"))["code_sphere"] is True
+    assert synthesis_kwargs({"code_sphere": False}, resolve_method(defs, "no_sphere"))["code_sphere"] is False
     with pytest.raises(ValueError, match=r"method_defs.bad.latent='gan'"):
         resolve_method(defs, "bad")
 

@@ -158,3 +158,12 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
     md = markdown_table(table_rows(evaluation), evaluation)
     assert "| Real held-out clips (reference) | – | – | – | – | 90.0 % | 0.850 | 25.0 % (4 composites) | 0.000 | n/a | 20 |" in md
     assert "both classes in the judge's top 2 for 25.0 % (car_right+rocket_up 25.0 %)" in md
+    # a latent method's note names its generator settings, the code sphere only where it was on
+    latent = {"generator": "ClipVAEModule", "vae": {"latent_dim": 32, "beta": 0.002}, "eta_code": 0.01, "code_init": 1.0}
+    evaluation["methods"] |= {"free": method("free", 0.5) | latent,
+                              "sphere": method("sphere", 0.5) | latent | {"code_sphere": True}}
+    md = markdown_table(table_rows(evaluation), evaluation)
+    assert ("free: synthesised through the code of ClipVAEModule (latent 32, beta 0.002), code prior 0.01, start code "
+            "std 1.0.") in md
+    assert "sphere: synthesised through the code of ClipVAEModule (latent 32, beta 0.002), code prior 0.01, start " \
+           "code std 1.0, each code kept on the sphere |u| = sqrt(d)." in md

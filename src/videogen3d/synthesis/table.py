@@ -44,8 +44,8 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
-                                           "eta_code", "code_init", "layers", "candidates", "select_at", "c3d_vae_mix",
-                                           "seconds")})
+                                           "eta_code", "code_init", "code_sphere", "layers", "candidates", "select_at",
+                                           "c3d_vae_mix", "seconds")})
     return rows
 
 
@@ -101,6 +101,7 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
             vae = r.get("vae") or {}
             parts += [f"synthesised through the code of {r['generator']} (latent {vae.get('latent_dim', '?')}, "
                       f"beta {vae.get('beta', '?')}), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
+                      + (", each code kept on the sphere |u| = sqrt(d)" if r.get("code_sphere") else "")
                       + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")]
         parts += [f"{r['candidates']} random starts per video, each video's best by its own classifiers kept after "
                   f"{r['select_at']:.0%} of the iterations"] if r.get("candidates") else []

@@ -33,7 +33,9 @@ The code prior ``eta_code * |u|^2 / 2`` (the negative log-density of that Gaussi
 objective; the start is ``u ~ N(0, code_init^2 I)``, a random video that the generator can make.
 Every other term (classifier, tempCAE or norm prior, TV, jitter) applies to the decoded video as
 before; pixel clamping, coarse-to-fine and the normalised step act on the pixels only and are
-refused with a generator; Langevin noise is added to the code.
+refused with a generator; Langevin noise is added to the code. ``code_sphere=True`` projects every code
+onto ``|u| = sqrt(latent_dim)`` at the start and after each step (PULSE, Menon et al. 2020): the shell where
+nearly all whitened codes of real clips lie, which the prior's pull toward the mean would leave.
 
 ``layers=True`` (with a generator): a multi-label target (§5, "a car runs right and a rocket flies up")
 gets one code per label, each decoded to a layer over the white background, and the video is their
@@ -105,7 +107,8 @@ class PixelSynthesis(pl.LightningModule):
                  prior_gradient: str = "full", jitter: dict[str, float] | None = None, eta_tv: float = 0.0,
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
-                 layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4) -> None:
+                 layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
+                 code_sphere: bool = False) -> None:
         super().__init__()
         if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
             raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
@@ -158,6 +161,9 @@ class PixelSynthesis(pl.LightningModule):
         if eta_code < 0 or code_init < 0:
             raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
         self.eta_code, self.code_init = float(eta_code), float(code_init)
+        if not isinstance(code_sphere, bool):
+            raise ValueError(f"synthesis code_sphere={code_sphere!r} must be true or false")
+        self.code_sphere = code_sphere
         self.generator = None
         if generator is not None:
             if not hasattr(generator, "decode_whitened"):
@@ -178,8 +184,12 @@ class PixelSynthesis(pl.LightningModule):
             self.register_buffer("multi", n_labels > 1)
             code = torch.randn(len(targets), n_layers, int(generator.latent_dim), generator=g) * self.code_init
             self.code = nn.Parameter(code)  # (N, L, latent_dim), whitened
+            self.project_codes()
             self.clamp = False  # the decoder's tanh keeps the pixels in [-1, 1]
         else:
+            if self.code_sphere:
+                raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
+                                 "generator (a method with latent: vae)")
             init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
             self.video = nn.Parameter(init)  # (N, C, T, H, W)
 
@@ -199,6 +209,14 @@ class PixelSynthesis(pl.LightningModule):
         if self.generator is None:
             return self.video
         return self._composite(self._layers())
+
+    @torch.no_grad()
+    def project_codes(self) -> None:
+        """With ``code_sphere``: each code onto the sphere ``|u| = sqrt(latent_dim)``, where nearly all of the
+        whitened codes of real clips lie (a Gaussian's typical set); a no-op otherwise."""
+        if self.code_sphere and self.generator is not None:
+            d = self.code.shape[-1]
+            self.code.mul_(d ** 0.5 / self.code.norm(dim=-1, keepdim=True).clamp_min(1e-6))
 
     @property
     def n_layers(self) -> int:
@@ -332,6 +350,7 @@ class PixelSynthesis(pl.LightningModule):
                 std = self.langevin * max(0.0, 1.0 - self.global_step / max(1, self.iterations))
                 p = self.parameter
                 p.add_(torch.randn(p.shape, generator=self._jitter_gen).to(p) * std)
+        self.project_codes()
         if self.clamp:
             with torch.no_grad():
                 self.video.clamp_(-1.0, 1.0)
@@ -360,6 +379,7 @@ class PixelSynthesis(pl.LightningModule):
                 "generator": type(self.generator).__name__ if self.generator is not None else None,
                 "eta_code": self.eta_code if self.generator is not None else None,
                 "code_init": self.code_init if self.generator is not None else None,
+                "code_sphere": self.code_sphere or None,
                 "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None,
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}
