@@ -147,7 +147,7 @@ def test_code_sphere_keeps_every_code_on_the_typical_shell_and_switches_off(tiny
     assert torch.allclose(on.code.detach().norm(dim=-1), torch.full((2, 2), d ** 0.5), atol=1e-5)
     assert (off.code.detach().norm(dim=-1) < 0.5 * d ** 0.5).all()  # free codes shrink under the prior
     assert on.settings()["code_sphere"] is True and off.settings()["code_sphere"] is None
-    with pytest.raises(ValueError, match="code_sphere='yes' must be true or false"):
+    with pytest.raises(ValueError, match="synthesis code_sphere must be true or false, got 'yes'"):
         PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), code_sphere="yes", **kw)
     with pytest.raises(ValueError, match="code_sphere=true .* needs a generator"):
         PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", code_sphere=True)

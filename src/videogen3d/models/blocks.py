@@ -208,6 +208,14 @@ def count_conv_layers(module: nn.Module) -> int:
     return n
 
 
+def check_flag(name: str, value: object) -> bool:
+    """``value`` if it is a bool; else a ``ValueError`` naming ``name`` (a string from the command line such as
+    ``'maybe'`` would otherwise read as True)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def check_geometry(
     network: str, clip_len: int, frame_size: int | Sequence[int], t_factor: int, s_factor: int,
     *, min_clip_len: int = 1,

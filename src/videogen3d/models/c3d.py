@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import ConvNormAct, check_geometry
+from videogen3d.models.blocks import ConvNormAct, check_flag, check_geometry
 from videogen3d.utils.video import frame_hw
 
 __all__ = ["C3D"]
@@ -60,9 +60,7 @@ class C3D(nn.Module):
         )
         self.head = nn.Linear(fc_dim, num_classes)  # fc8
         # NDHWC convolutions: 1.28x on a 2-core CPU for a train step and an input gradient at 32x24 (see scale/cpu_fast)
-        if not isinstance(channels_last, bool):
-            raise ValueError(f"C3D channels_last must be true or false, got {channels_last!r}")
-        self.channels_last = channels_last
+        self.channels_last = check_flag("C3D channels_last", channels_last)
         if self.channels_last:
             self.to(memory_format=torch.channels_last_3d)
 

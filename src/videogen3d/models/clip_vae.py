@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import check_geometry
+from videogen3d.models.blocks import check_flag, check_geometry
 from videogen3d.utils.video import frame_hw
 
 __all__ = ["ClipVAE"]
@@ -49,8 +49,7 @@ class ClipVAE(nn.Module):
         widths = [int(v) for v in widths]
         if latent_dim < 1 or not widths or min(widths) < 1:
             raise ValueError(f"ClipVAE needs latent_dim >= 1 and positive widths, got {latent_dim} and {widths}")
-        if not isinstance(out_conv, bool):
-            raise ValueError(f"ClipVAE out_conv must be true or false, got {out_conv!r}")
+        check_flag("ClipVAE out_conv", out_conv)
         n = len(widths)
         check_geometry(f"ClipVAE({n} levels)", int(clip_len), (h, w), 1, 2 ** n)
         self.clip_len, self.frame_size, self.in_channels = int(clip_len), (h, w), int(in_channels)

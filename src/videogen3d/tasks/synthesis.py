@@ -63,6 +63,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
+from videogen3d.models.blocks import check_flag
 from videogen3d.data.transforms import coarse_gradient, jitter, multiply_blend, normalise_gradient, total_variation
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
@@ -161,9 +162,7 @@ class PixelSynthesis(pl.LightningModule):
         if eta_code < 0 or code_init < 0:
             raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
         self.eta_code, self.code_init = float(eta_code), float(code_init)
-        if not isinstance(code_sphere, bool):
-            raise ValueError(f"synthesis code_sphere={code_sphere!r} must be true or false")
-        self.code_sphere = code_sphere
+        self.code_sphere = check_flag("synthesis code_sphere", code_sphere)
         self.generator = None
         if generator is not None:
             if not hasattr(generator, "decode_whitened"):
@@ -214,7 +213,7 @@ class PixelSynthesis(pl.LightningModule):
     def project_codes(self) -> None:
         """With ``code_sphere``: each code onto the sphere ``|u| = sqrt(latent_dim)``, where nearly all of the
         whitened codes of real clips lie (a Gaussian's typical set); a no-op otherwise."""
-        if self.code_sphere and self.generator is not None:
+        if self.code_sphere:  # refused without a generator
             d = self.code.shape[-1]
             self.code.mul_(d ** 0.5 / self.code.norm(dim=-1, keepdim=True).clamp_min(1e-6))
 
