@@ -1,6 +1,7 @@
 """The Hydra-composed stage chain of seed 003 (conf/synth.yaml) on tiny geometry, and its refusals."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,14 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
     # one stage builds its modules through the same rule (Run.build), so it refuses the same way
     with pytest.raises(ConfigError, match=r"vae: its module \(vae\.module\) cannot be built"):
         run(_cfg(tmp_path, "stage=autoencoder", "synthesis.methods=[best]", "vae.module.net.widths=[8,0,16]"))
+    # a synthesis setting is checked before training too, by the check PixelSynthesis makes, naming the method
+    for override, m, reason in (
+            ("+synthesis.method_defs.best.code_sphere=maybe", "best", "code_sphere must be true or false, got 'maybe'"),
+            ("synthesis.method_defs.best.optimizer=normgd", "best", "coarse_factor and optimizer='normgd'"),
+            ("synthesis.candidates=0", "ours", "candidates=0 must be >= 1")):  # a global key: the first method using it
+        with pytest.raises(ConfigError, match=rf"synthesis method {m} \(synthesis\.method_defs\.{m}\): .*{re.escape(reason)}"):
+            run(_cfg(tmp_path, "stage=all", "synthesis.methods=[ours,best]", override))
+        assert not (tmp_path / "work" / "checkpoints").exists() or not any((tmp_path / "work" / "checkpoints").iterdir())
 
 
 def test_synth_py_refuses_a_bad_later_setting_in_one_line(tmp_path):

@@ -53,7 +53,7 @@ from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (train_autoencoder, train_classifier,
                                            train_classifiers)
-from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.tasks.synthesis import PixelSynthesis, check_settings
 from videogen3d.utils.config import ConfigError
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -347,12 +347,21 @@ def _table(r: _Run) -> str:
 
 
 def _build_every_module(r: _Run) -> None:
-    """Build (untrained) every module that the run's training stages may train, before the first one starts,
-    so that a bad setting of a later stage (``vae.module.net.widths=[0]``) stops the run at once instead of
-    after the stages before it have trained."""
+    """Build (untrained) every module that the run's training stages may train, and check every method's
+    synthesis settings, before the first stage starts, so that a bad setting of a later stage
+    (``vae.module.net.widths=[0]``, a method's ``code_sphere: maybe``) stops the run at once instead of after
+    the stages before it have trained."""
     for name in ("classifier", "autoencoder", "judge"):
         for ckpt in stage_checkpoints(r.cfg, name):
             r.build(ckpt)
+    scfg = OmegaConf.to_container(r.cfg.synthesis, resolve=True)
+    for method in synthesis_methods(r.cfg):
+        spec = method_spec(r.cfg, method)
+        try:  # the check PixelSynthesis itself makes, on the settings _synthesize will pass it
+            check_settings(tempcae=spec["autoencoder"] is not None, generator=spec["latent"] is not None,
+                           **synthesis_kwargs(scfg, spec))
+        except ValueError as e:
+            raise ConfigError(f"synthesis method {method} (synthesis.method_defs.{method}): {e}") from e
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:

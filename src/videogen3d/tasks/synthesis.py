@@ -66,11 +66,59 @@ from videogen3d.losses.synthesis import norm_error, target_error
 from videogen3d.models.blocks import check_flag
 from videogen3d.data.transforms import coarse_gradient, jitter, multiply_blend, normalise_gradient, total_variation
 
-__all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS"]
+__all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
 
 METHODS = ("ours", "comparison")
 OPTIMIZERS = ("gd", "adam", "normgd")
 PRIOR_GRADIENTS = ("full", "residual")
+
+
+JITTER_KEYS = ("shift", "scale", "time_shift")
+
+
+def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", optimizer: str = "gd",
+                   prior_gradient: str = "full", eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
+                   jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
+                   coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
+                   code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
+                   **_: object) -> None:
+    """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
+    ``tempcae``/``generator``: whether it gets a tempCAE / a generator. The constructor calls it, and
+    ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
+    iterations, are taken as given)."""
+    if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
+        raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
+                         f"select_views={select_views} >= 0")
+    if method not in METHODS:
+        raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's), 'adam' "
+                         f"or 'normgd'")
+    if method == "ours" and not tempcae:
+        raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
+    if prior_gradient not in PRIOR_GRADIENTS:
+        raise ValueError(f"synthesis prior_gradient={prior_gradient!r} is unknown; expected one of "
+                         f"{PRIOR_GRADIENTS}")
+    for key, value in (("eta_scale", eta_scale), ("eta_c3d_scale", eta_scale if eta_c3d_scale is None else eta_c3d_scale)):
+        if value <= 0:
+            raise ValueError(f"synthesis {key} must be positive, got {value}")
+    unknown = set(jitter or {}) - set(JITTER_KEYS)
+    if unknown:
+        raise ValueError(f"synthesis jitter keys {sorted(unknown)} are unknown; expected {list(JITTER_KEYS)}")
+    if any(float(v) < 0 for v in (jitter or {}).values()) or eta_tv < 0 or langevin < 0:
+        raise ValueError(f"synthesis jitter {jitter}, eta_tv={eta_tv} and langevin={langevin} must be >= 0")
+    if int(coarse_factor) < 1 or not 0.0 <= coarse_until <= 1.0:
+        raise ValueError(f"synthesis coarse_factor={coarse_factor} must be >= 1 and coarse_until={coarse_until} "
+                         f"in [0, 1]")
+    if eta_code < 0 or code_init < 0:
+        raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
+    check_flag("synthesis code_sphere", code_sphere)
+    if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
+        raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
+                         "'normgd' act on pixels and cannot be used with it")
+    if code_sphere and not generator:
+        raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
+                         "generator (a method with latent: vae)")
 
 
 class _Ticks(Dataset):
@@ -111,27 +159,16 @@ class PixelSynthesis(pl.LightningModule):
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
                  code_sphere: bool = False) -> None:
         super().__init__()
-        if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
-            raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
-                             f"select_views={select_views} >= 0")
+        check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
+                       optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
+                       eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
+                       coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
+                       code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views)
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
         targets = targets.repeat_interleave(self.candidates, 0)  # K draws per video, side by side
-        if method not in METHODS:
-            raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's), 'adam' "
-                             f"or 'normgd'")
-        if method == "ours" and tempcae is None:
-            raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
         self.method, self.optimizer_name, self.lr = method, optimizer, float(lr)
-        if prior_gradient not in PRIOR_GRADIENTS:
-            raise ValueError(f"synthesis prior_gradient={prior_gradient!r} is unknown; expected one of "
-                             f"{PRIOR_GRADIENTS}")
         eta_c3d_scale = eta_scale if eta_c3d_scale is None else eta_c3d_scale
-        for key, value in (("eta_scale", eta_scale), ("eta_c3d_scale", eta_c3d_scale)):
-            if value <= 0:
-                raise ValueError(f"synthesis {key} must be positive, got {value}")
         self.eta_scale, self.eta_c3d_scale = float(eta_scale), float(eta_c3d_scale)
         self.prior_gradient = prior_gradient
         self.eta_c3d = float(eta_c3d) * self.eta_c3d_scale
@@ -142,15 +179,7 @@ class PixelSynthesis(pl.LightningModule):
             raise ValueError("synthesis needs at least one classifier")
         self.classifiers = nn.ModuleList([_frozen(c) for c in members])
         self.classifier = self.classifiers[0]
-        self.jitter = {k: float((jitter or {}).get(k, 0.0)) for k in ("shift", "scale", "time_shift")}
-        unknown = set(jitter or {}) - set(self.jitter)
-        if unknown:
-            raise ValueError(f"synthesis jitter keys {sorted(unknown)} are unknown; expected {list(self.jitter)}")
-        if any(v < 0 for v in self.jitter.values()) or eta_tv < 0 or langevin < 0:
-            raise ValueError(f"synthesis jitter {self.jitter}, eta_tv={eta_tv} and langevin={langevin} must be >= 0")
-        if int(coarse_factor) < 1 or not 0.0 <= coarse_until <= 1.0:
-            raise ValueError(f"synthesis coarse_factor={coarse_factor} must be >= 1 and coarse_until={coarse_until} "
-                             f"in [0, 1]")
+        self.jitter = {k: float((jitter or {}).get(k, 0.0)) for k in JITTER_KEYS}
         self.eta_tv, self.langevin = float(eta_tv), float(langevin)
         self.coarse_factor, self.coarse_until = int(coarse_factor), float(coarse_until)
         self._jitter_gen = torch.Generator().manual_seed(int(seed) + 1)
@@ -158,19 +187,12 @@ class PixelSynthesis(pl.LightningModule):
         self.register_buffer("targets", targets.float())
         h, w = (int(frame_size[0]), int(frame_size[1]))
         g = torch.Generator().manual_seed(int(seed))
-        # "we started with a random video" (§3.5): uniform noise in [-init_scale, init_scale]
-        if eta_code < 0 or code_init < 0:
-            raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
-        self.eta_code, self.code_init = float(eta_code), float(code_init)
-        self.code_sphere = check_flag("synthesis code_sphere", code_sphere)
+        self.eta_code, self.code_init, self.code_sphere = float(eta_code), float(code_init), code_sphere
         self.generator = None
         if generator is not None:
             if not hasattr(generator, "decode_whitened"):
                 raise ValueError(f"synthesis generator must have decode_whitened(u) (a clip VAE module), got "
                                  f"{type(generator).__name__}")
-            if self.coarse_factor > 1 or optimizer == "normgd":
-                raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
-                                 "'normgd' act on pixels and cannot be used with it")
             self.generator = _frozen(generator)
             t = targets.float()
             n_labels = (t > 0).sum(1)
@@ -185,10 +207,7 @@ class PixelSynthesis(pl.LightningModule):
             self.code = nn.Parameter(code)  # (N, L, latent_dim), whitened
             self.project_codes()
             self.clamp = False  # the decoder's tanh keeps the pixels in [-1, 1]
-        else:
-            if self.code_sphere:
-                raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
-                                 "generator (a method with latent: vae)")
+        else:  # "we started with a random video" (§3.5): uniform noise in [-init_scale, init_scale]
             init = (torch.rand(len(targets), channels, int(clip_len), h, w, generator=g) * 2 - 1) * init_scale
             self.video = nn.Parameter(init)  # (N, C, T, H, W)
 
