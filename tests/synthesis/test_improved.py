@@ -13,6 +13,7 @@ from videogen3d.losses.robust import cross_entropy_sum, pgd_attack
 from videogen3d.data.transforms import coarse_gradient, jitter, normalise_gradient, total_variation
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.utils.config import ConfigError
 
 
 def _fit(module: PixelSynthesis) -> None:
@@ -131,9 +132,9 @@ def test_each_ablation_flag_switches_its_component_off_and_nothing_else(componen
 def test_method_definitions_refuse_bad_entries():
     assert resolve_method(DEFS, "ours")["autoencoder"] == "autoencoder"
     assert resolve_method(DEFS, "comparison")["autoencoder"] is None
-    with pytest.raises(ValueError, match=r"ablate names unknown components \['robustness'\]"):
+    with pytest.raises(ConfigError, match=r"ablate names unknown components \['robustness'\]"):
         resolve_method(DEFS | {"x": {"base": "best", "ablate": ["robustness"]}}, "x")
-    with pytest.raises(ValueError, match=r"method 'nope' is not defined"):
+    with pytest.raises(ConfigError, match=r"method 'nope' is not defined"):
         resolve_method(DEFS, "nope")
     with pytest.raises(ValueError, match=r"method_defs.x has unknown keys \['etaa'\]"):
         resolve_method(DEFS | {"x": {"etaa": 1}}, "x")

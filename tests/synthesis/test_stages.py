@@ -109,7 +109,7 @@ def test_all_stages_then_table_and_refusals(tmp_path, capsys):
     assert "| Ours, denoising tempCAE + residual prior gradient (not in the seed) | 2 | 10 | 10 | none |" in out
     assert "ours_dae: tempCAE trained with blend 1 input corruption; prior gradient residual" in out
 
-    with pytest.raises(ValueError, match=r"synthesis.methods=\['ours', 'dae'\] names unknown methods \['dae'\].*ours_dae"):
+    with pytest.raises(ConfigError, match=r"synthesis.methods=\['ours', 'dae'\] names unknown methods \['dae'\].*ours_dae"):
         run(_cfg(tmp_path, "stage=synthesis", "synthesis.methods=[ours,dae]"))
     with pytest.raises(ValueError, match="unknown target label 'car_up'.*valid labels: car_right"):
         run(_cfg(tmp_path, "stage=synthesis", "synthesis.targets=[car_up]"))

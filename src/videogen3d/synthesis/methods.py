@@ -11,6 +11,9 @@ A definition holds
   replaces the global ``synthesis.<key>`` for this method only;
 - ``base`` + ``ablate``: another method's definition with the named components switched off
   (:data:`ABLATIONS`), so an ablation row differs from its base in exactly those components.
+
+A definition or a ``synthesis.methods`` entry that cannot be resolved is a :class:`ConfigError` naming it
+(``synth.py`` prints it as one line).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import copy
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from videogen3d.utils.config import ConfigError
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
            "needed_checkpoints", "stage_checkpoints"]
@@ -64,13 +69,13 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
     """The full definition of method ``name`` (``base`` followed, ``ablate`` applied), with defaults:
     ``classifiers: [classifier]``, ``autoencoder: autoencoder`` for the tempCAE prior, none for the norm."""
     if name not in defs:
-        raise ValueError(f"synthesis method {name!r} is not defined; synthesis.method_defs has {list(defs)}")
+        raise ConfigError(f"synthesis method {name!r} is not defined; synthesis.method_defs has {list(defs)}")
     if name in _seen:
-        raise ValueError(f"synthesis.method_defs.{name}: its base chain loops ({' -> '.join(_seen + (name,))})")
+        raise ConfigError(f"synthesis.method_defs.{name}: its base chain loops ({' -> '.join(_seen + (name,))})")
     raw = dict(defs[name] or {})
     unknown = set(raw) - set(_META) - set(SYNTHESIS_KEYS)
     if unknown:
-        raise ValueError(f"synthesis.method_defs.{name} has unknown keys {sorted(unknown)}; expected some of "
+        raise ConfigError(f"synthesis.method_defs.{name} has unknown keys {sorted(unknown)}; expected some of "
                          f"{sorted(_META + SYNTHESIS_KEYS)}")
     spec = copy.deepcopy(resolve_method(defs, raw["base"], _seen + (name,))) if raw.get("base") else {}
     spec.pop("ablate", None)
@@ -78,7 +83,7 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
     spec.update({k: copy.deepcopy(v) for k, v in raw.items() if k not in ("base", "ablate")})
     spec.setdefault("prior", "tempcae")
     if spec["prior"] not in ("tempcae", "norm"):
-        raise ValueError(f"synthesis.method_defs.{name}.prior={spec['prior']!r}; expected 'tempcae' (eq. 8) or "
+        raise ConfigError(f"synthesis.method_defs.{name}.prior={spec['prior']!r}; expected 'tempcae' (eq. 8) or "
                          f"'norm' (eq. 11)")
     spec.setdefault("classifiers", ["classifier"])
     spec["classifiers"] = list(spec["classifiers"])
@@ -86,7 +91,7 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
     ablate = list(raw.get("ablate") or [])
     bad = [a for a in ablate if a not in ABLATIONS]
     if bad:
-        raise ValueError(f"synthesis.method_defs.{name}.ablate names unknown components {bad}; expected some of "
+        raise ConfigError(f"synthesis.method_defs.{name}.ablate names unknown components {bad}; expected some of "
                          f"{list(ABLATIONS)}")
     for component in ablate:
         ABLATIONS[component](spec)
@@ -95,13 +100,13 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
     spec["ablate"] = ablate or None
     for c in spec["classifiers"]:
         if c not in CLASSIFIERS:
-            raise ValueError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected one of {list(CLASSIFIERS)}")
+            raise ConfigError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected one of {list(CLASSIFIERS)}")
     spec.setdefault("latent", None)
     if spec["latent"] not in (None, "vae"):
-        raise ValueError(f"synthesis.method_defs.{name}.latent={spec['latent']!r}; expected 'vae' (the clip VAE's "
+        raise ConfigError(f"synthesis.method_defs.{name}.latent={spec['latent']!r}; expected 'vae' (the clip VAE's "
                          f"code) or null (pixels)")
     if spec["autoencoder"] not in (None, "autoencoder", "autoencoder_dae"):
-        raise ValueError(f"synthesis.method_defs.{name}.autoencoder={spec['autoencoder']!r}; expected "
+        raise ConfigError(f"synthesis.method_defs.{name}.autoencoder={spec['autoencoder']!r}; expected "
                          f"'autoencoder' or 'autoencoder_dae'")
     return spec
 
@@ -121,7 +126,7 @@ def synthesis_methods(cfg: DictConfig) -> list[str]:
     known = list(cfg.synthesis.method_defs)
     bad = [m for m in methods if m not in known]
     if bad or not methods:
-        raise ValueError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
+        raise ConfigError(f"synthesis.methods={methods} names unknown methods {bad}; expected some of {known} "
                          f"(synthesis.method_defs)")
     return methods
 
