@@ -266,7 +266,8 @@ def _synthesize(r: _Run) -> dict[str, Any]:
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
         if latent:
             hp = vae.hparams
-            settings["vae"] = {"latent_dim": vae.latent_dim, "beta": float(hp.beta)}
+            settings["vae"] = {"latent_dim": vae.latent_dim, "beta": float(hp.beta),
+                               "foreground_weight": float(hp.get("foreground_weight", 0.0))}
         settings["reuse_key"] = key
         files[method] = write_synthesis(out_dir, module.synthesized(), names, targets, settings,
                                         r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))

@@ -100,7 +100,9 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         if r.get("generator"):
             vae = r.get("vae") or {}
             parts += [f"synthesised through the code of {r['generator']} (latent {vae.get('latent_dim', '?')}, "
-                      f"beta {vae.get('beta', '?')}), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
+                      f"beta {vae.get('beta', '?')}"
+                      + (f", foreground weight {vae['foreground_weight']:g}" if vae.get("foreground_weight") else "")
+                      + f"), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
                       + (", each code kept on the sphere |u| = sqrt(d)" if r.get("code_sphere") else "")
                       + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")]
         parts += [f"{r['candidates']} random starts per video, each video's best by its own classifiers kept after "
