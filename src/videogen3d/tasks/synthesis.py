@@ -63,63 +63,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.models.blocks import check_flag
 from videogen3d.data.transforms import coarse_gradient, jitter, multiply_blend, normalise_gradient, total_variation
+from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
-
-METHODS = ("ours", "comparison")
-OPTIMIZERS = ("gd", "adam", "normgd")
-PRIOR_GRADIENTS = ("full", "residual")
-
-
-JITTER_KEYS = ("shift", "scale", "time_shift")
-
-
-def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", optimizer: str = "gd",
-                   prior_gradient: str = "full", eta_scale: float = 1.0, eta_c3d_scale: float | None = None,
-                   jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
-                   coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
-                   code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   **_: object) -> None:
-    """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
-    ``tempcae``/``generator``: whether it gets a tempCAE / a generator. The constructor calls it, and
-    ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
-    iterations, are taken as given)."""
-    if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
-        raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
-                         f"select_views={select_views} >= 0")
-    if method not in METHODS:
-        raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"synthesis optimizer={optimizer!r} is unknown; expected 'gd' (the seed's), 'adam' "
-                         f"or 'normgd'")
-    if method == "ours" and not tempcae:
-        raise ValueError("synthesis method='ours' needs a tempCAE (eq. 8); pass tempcae=")
-    if prior_gradient not in PRIOR_GRADIENTS:
-        raise ValueError(f"synthesis prior_gradient={prior_gradient!r} is unknown; expected one of "
-                         f"{PRIOR_GRADIENTS}")
-    for key, value in (("eta_scale", eta_scale), ("eta_c3d_scale", eta_scale if eta_c3d_scale is None else eta_c3d_scale)):
-        if value <= 0:
-            raise ValueError(f"synthesis {key} must be positive, got {value}")
-    unknown = set(jitter or {}) - set(JITTER_KEYS)
-    if unknown:
-        raise ValueError(f"synthesis jitter keys {sorted(unknown)} are unknown; expected {list(JITTER_KEYS)}")
-    if any(float(v) < 0 for v in (jitter or {}).values()) or eta_tv < 0 or langevin < 0:
-        raise ValueError(f"synthesis jitter {jitter}, eta_tv={eta_tv} and langevin={langevin} must be >= 0")
-    if int(coarse_factor) < 1 or not 0.0 <= coarse_until <= 1.0:
-        raise ValueError(f"synthesis coarse_factor={coarse_factor} must be >= 1 and coarse_until={coarse_until} "
-                         f"in [0, 1]")
-    if eta_code < 0 or code_init < 0:
-        raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
-    check_flag("synthesis code_sphere", code_sphere)
-    if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
-        raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
-                         "'normgd' act on pixels and cannot be used with it")
-    if code_sphere and not generator:
-        raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
-                         "generator (a method with latent: vae)")
-
 
 class _Ticks(Dataset):
     """``n`` empty items: one per synthesis iteration (the batch itself is the parameter)."""
