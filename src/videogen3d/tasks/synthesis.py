@@ -68,6 +68,7 @@ from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRAD
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
 
+
 class _Ticks(Dataset):
     """``n`` empty items: one per synthesis iteration (the batch itself is the parameter)."""
 
