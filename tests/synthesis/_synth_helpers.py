@@ -12,6 +12,10 @@ GEO = {"clip_len": 8, "frame_size": [24, 32], "class_names": list(CLASS_NAMES)}
 C3D_NET = {"_target_": "videogen3d.models.c3d.C3D", "pools": 3, "width": 0.125, "fc_dim": 32, "dropout": 0.0,
            "num_classes": len(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}
 CAE_NET = {"_target_": "videogen3d.models.tempcae.TempCAE", "widths": [8, 16], "cs": 3, "frame_size": [24, 32]}
+VAE_MODULE = {"_target_": "videogen3d.tasks.vae.ClipVAEModule", "clip_len": 8, "frame_size": [24, 32],
+              "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 6, "widths": [8, 16, 16],
+                      "clip_len": 8, "frame_size": [24, 32]},
+              "optimizer": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 3e-3}}
 # module nodes as the stages build them (conf/synth/classifier, conf/synth/autoencoder with the geometry added)
 C3D_MODULE = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "net": C3D_NET,
               "class_names": list(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}

@@ -2,10 +2,11 @@
 
 import pytest
 import torch
-from _synth_helpers import C3D_MODULE, CAE_MODULE, build
+from _synth_helpers import C3D_MODULE, CAE_MODULE, VAE_MODULE, build
 
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.tasks.vae import ClipVAEModule
 
 
 @pytest.fixture
@@ -18,3 +19,9 @@ def tiny_classifier() -> VideoClassifier:
 def tiny_tempcae() -> TempCAEModule:
     torch.manual_seed(0)
     return build(CAE_MODULE).eval()
+
+
+@pytest.fixture
+def tiny_vae() -> ClipVAEModule:
+    torch.manual_seed(0)
+    return build(VAE_MODULE).eval()

@@ -6,7 +6,7 @@ import re
 import pytest
 import pytorch_lightning as pl
 import torch
-from _synth_helpers import build
+from _synth_helpers import VAE_MODULE, build
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -17,10 +17,6 @@ from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.tasks.vae import ClipVAEModule, reconstruction_weights
 
-VAE_MODULE = {"_target_": "videogen3d.tasks.vae.ClipVAEModule", "clip_len": 8, "frame_size": [24, 32],
-              "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 6, "widths": [8, 16, 16],
-                      "clip_len": 8, "frame_size": [24, 32]},
-              "optimizer": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 3e-3}}
 
 
 class _Clips(Dataset):
@@ -127,12 +123,6 @@ def test_foreground_weight_trains_a_sharper_sprite_and_is_refused_when_bad():
     for bad in (-1.0, "maybe", True, float("nan")):
         with pytest.raises(ValueError, match=re.escape(f"vae: foreground_weight must be a number >= 0, got {bad!r}")):
             ClipVAEModule(net, 8, (24, 32), foreground_weight=bad)
-
-
-@pytest.fixture
-def tiny_vae() -> ClipVAEModule:
-    torch.manual_seed(0)
-    return build(VAE_MODULE).eval()
 
 
 def test_synthesis_through_the_code(tiny_classifier, tiny_vae):
@@ -346,7 +336,7 @@ def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifi
     plain.training_step(batch, 0)
     assert torch.equal(seen[-1], x)  # generator_mix 0: no generator needed
     hook.remove()
-    with pytest.raises(ValueError, match="generator_mix=1.5 must be in"):
+    with pytest.raises(ValueError, match=r"generator_mix=1.5 must be a number in \[0, 1\]"):
         VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=1.5)
     defs = {"best": {"classifiers": ["classifier_robust", "classifier_vae"], "latent": "vae", "prior": "norm"},
             "no_vae_domain": {"base": "best", "ablate": ["vae_domain"]}}

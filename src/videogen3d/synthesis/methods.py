@@ -31,7 +31,8 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
-                  "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "candidates", "select_at")
+                  "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "candidates",
+                  "select_at")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 

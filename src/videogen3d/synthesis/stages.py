@@ -290,6 +290,7 @@ def _evaluate(r: _Run) -> dict[str, Any]:
     ref = real_reference(judge.net, dm.test_dataloader(), lambda b: dm.on_after_batch_transfer(b, 0))
     evaluation: dict[str, Any] = {
         "scale": r.cfg.scale_name, "geometry": describe_geometry(r.geometry), "judge": type(judge.net).__name__,
+        "judge_composite_mix": float(judge.hparams.get("composite_mix", 0.0)),
         "real": {k: v for k, v in ref.items() if k not in ("features", "by_class")}, "methods": {}}
     records: dict[str, dict[str, Any]] = {}
     for method in synthesis_methods(r.cfg):

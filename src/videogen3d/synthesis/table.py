@@ -44,8 +44,8 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
-                                           "eta_code", "code_init", "code_sphere", "layers", "candidates", "select_at",
-                                           "c3d_vae_mix", "seconds")})
+                                           "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "candidates",
+                                           "select_at", "c3d_vae_mix", "seconds")})
     return rows
 
 
@@ -104,7 +104,8 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
                       + (f", foreground weight {vae['foreground_weight']:g}" if vae.get("foreground_weight") else "")
                       + f"), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
                       + (", each code kept on the sphere |u| = sqrt(d)" if r.get("code_sphere") else "")
-                      + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")]
+                      + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")
+                      + (_composite_note(r.get("composite_weight")) if r.get("layers") else "")]
         parts += [f"{r['candidates']} random starts per video, each video's best by its own classifiers kept after "
                   f"{r['select_at']:.0%} of the iterations"] if r.get("candidates") else []
         if (r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse") or r.get("generator")
@@ -117,10 +118,24 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
             per = ", ".join(f"{k} {_pct(v)}" for k, v in real.get("multi_by_target", {}).items())
             notes.append(f"Multi-label reference: {real['multi_clips']} real two-object clips (held-out clips of each "
                          f"target's classes, multiply-blended: the layers' composite) have both classes in the "
-                         f"judge's top 2 for {_pct(real['multi_label_top_k'])} ({per}); the judge was trained on "
-                         f"one object per clip.")
+                         f"judge's top 2 for {_pct(real['multi_label_top_k'])} ({per}); "
+                         + _judge_training(evaluation.get("judge_composite_mix")))
     notes.append("Seed 003 Table 1 (300 people, 128x96, 50000 iterations): Ours 88.2 %, Comparison 42.7 %.")
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+
+
+def _composite_note(weight: float | None) -> str:
+    if weight is None:
+        return ""
+    if weight == 0:
+        return ", their C3D term on each layer toward its own label only"
+    return f", {weight:.0%} of their C3D term on the composite, the rest on each layer toward its own label"
+
+
+def _judge_training(mix: float | None) -> str:
+    if not mix:
+        return "the judge was trained on one object per clip."
+    return f"the judge was trained with {mix:.0%} of its clips two-object composites (target 1/2 on each class)."
 
 
 def write_table(evaluation: dict[str, Any], out_dir: str | os.PathLike) -> tuple[str, Path, Path]:

@@ -105,13 +105,15 @@ class PixelSynthesis(pl.LightningModule):
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                 code_sphere: bool = False) -> None:
+                 code_sphere: bool = False, composite_weight: float = 0.5) -> None:
         super().__init__()
         check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
                        optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
                        eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
-                       code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views)
+                       code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
+                       composite_weight=composite_weight)
+        self.composite_weight = float(composite_weight)
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
         targets = targets.repeat_interleave(self.candidates, 0)  # K draws per video, side by side
@@ -257,7 +259,7 @@ class PixelSynthesis(pl.LightningModule):
         seen = jitter(x, **self.jitter, generator=self._jitter_gen) if self.training else x
         logits = [c(seen) for c in self.classifiers]
         l_c3d = torch.stack([target_error(lg, self.targets) for lg in logits]).mean(0)
-        if layered:  # each layer of a multi-label video toward its own label; averaged with the video's term
+        if layered:  # each layer of a multi-label video toward its own label, mixed with the composite's term
             rows = self.multi.nonzero().flatten()
             lay = layers01[rows] * 2 - 1  # (M, L, C, T, H, W)
             m, n_layers = lay.shape[:2]
@@ -267,7 +269,8 @@ class PixelSynthesis(pl.LightningModule):
             err = torch.stack([target_error(c(seen_l), tl) for c in self.classifiers]).mean(0).view(m, n_layers)
             mask = self.layer_mask[rows]
             per_video = (err * mask).sum(1) / mask.sum(1)
-            l_c3d = l_c3d.index_put((rows,), (l_c3d[rows] + per_video) / 2)
+            w = self.composite_weight
+            l_c3d = l_c3d.index_put((rows,), w * l_c3d[rows] + (1 - w) * per_video)
         p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
         out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
         if self.eta_tv > 0:
@@ -347,5 +350,7 @@ class PixelSynthesis(pl.LightningModule):
                 "code_init": self.code_init if self.generator is not None else None,
                 "code_sphere": self.code_sphere or None,
                 "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None,
+                "composite_weight": (self.composite_weight if self.generator is not None and self.n_layers > 1
+                                     else None),
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}

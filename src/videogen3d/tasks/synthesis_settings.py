@@ -20,7 +20,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   **_: object) -> None:
+                   composite_weight: float = 0.5, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``: whether it gets a tempCAE / a generator. The constructor calls it, and
     ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
@@ -52,6 +52,9 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     if eta_code < 0 or code_init < 0:
         raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
     check_flag("synthesis code_sphere", code_sphere)
+    if isinstance(composite_weight, (bool, str)) or not 0.0 <= float(composite_weight) <= 1.0:
+        raise ValueError(f"synthesis composite_weight={composite_weight!r} must be a number in [0, 1] (the share of a "
+                         f"multi-label video's classifier term taken on the composite; the rest on its layers)")
     if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
         raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
                          "'normgd' act on pixels and cannot be used with it")
