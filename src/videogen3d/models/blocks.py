@@ -216,6 +216,15 @@ def check_flag(name: str, value: object) -> bool:
     return value
 
 
+def check_fraction(name: str, value: object, why: str = "") -> float:
+    """``value`` as a float if it is a number in [0, 1]; else a ``ValueError`` naming ``name`` and the value
+    (booleans, strings and NaN are refused: a command-line ``true`` or ``half`` is not a share). ``why`` is
+    appended to the message."""
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name}={value!r} must be a number in [0, 1]{why}")
+    return float(value)
+
+
 def check_geometry(
     network: str, clip_len: int, frame_size: int | Sequence[int], t_factor: int, s_factor: int,
     *, min_clip_len: int = 1,

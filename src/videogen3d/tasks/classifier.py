@@ -41,6 +41,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from videogen3d.data.noise import check_corruption, corrupt
 from videogen3d.data.transforms import multiply_blend
 from videogen3d.losses.robust import check_adversarial, cross_entropy_sum, pgd_attack
+from videogen3d.models.blocks import check_fraction
 
 __all__ = ["VideoClassifier", "OptimizerFactory", "with_schedule", "two_object_composites"]
 
@@ -101,9 +102,8 @@ class VideoClassifier(pl.LightningModule):
                  corruption: str = "blend", adv_eps: float = 0.0, adv_steps: int = 1, adv_norm: str = "linf",
                  adv_step: float | None = None, generator_mix: float = 0.0, composite_mix: float = 0.0) -> None:
         super().__init__()
-        for key, value in (("generator_mix", generator_mix), ("composite_mix", composite_mix)):
-            if isinstance(value, (bool, str)) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"{role}: {key}={value!r} must be a number in [0, 1]")
+        check_fraction(f"{role}: generator_mix", generator_mix)
+        check_fraction(f"{role}: composite_mix", composite_mix)
         check_corruption(corruption, noise_level, role, "noise_level")
         check_adversarial(adv_eps, adv_steps, adv_norm, role)
         # the network and optimizer are objects, rebuilt from their config node (synthesis.checkpoints)

@@ -3,7 +3,7 @@ that ``synth.py stage=all`` can refuse a bad method setting before the first sta
 
 from __future__ import annotations
 
-from videogen3d.models.blocks import check_flag
+from videogen3d.models.blocks import check_flag, check_fraction
 
 __all__ = ["METHODS", "OPTIMIZERS", "PRIOR_GRADIENTS", "JITTER_KEYS", "check_settings"]
 
@@ -52,9 +52,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     if eta_code < 0 or code_init < 0:
         raise ValueError(f"synthesis eta_code={eta_code} and code_init={code_init} must be >= 0")
     check_flag("synthesis code_sphere", code_sphere)
-    if isinstance(composite_weight, (bool, str)) or not 0.0 <= float(composite_weight) <= 1.0:
-        raise ValueError(f"synthesis composite_weight={composite_weight!r} must be a number in [0, 1] (the share of a "
-                         f"multi-label video's classifier term taken on the composite; the rest on its layers)")
+    check_fraction("synthesis composite_weight", composite_weight,
+                   " (the share of a multi-label video's classifier term taken on the composite; the rest on its layers)")
     if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
         raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
                          "'normgd' act on pixels and cannot be used with it")
