@@ -9,6 +9,7 @@
 - :func:`normalise_gradient`: each video's gradient divided by its RMS (normalised gradient steps).
 - :func:`multiply_blend`: layers over a white background composited into one video (white is transparent):
   a multi-label synthesis's layers, or real clips of one object each made into a two-object reference.
+- :func:`spread_layers`: such layers moved apart (integer shifts) before they are composited.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend"]
+__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "shift_layer",
+           "spread_layers"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -74,3 +76,46 @@ def multiply_blend(layers01: torch.Tensor, dim: int = 1) -> torch.Tensor:
     """The product along ``dim`` of layers in [0, 1] (a multiply blend: white is transparent, so each object
     shows where it is alone and overlaps darken), as a video in [-1, 1]."""
     return layers01.prod(dim=dim) * 2 - 1
+
+
+def shift_layer(layer01: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """A layer ``(..., H, W)`` in [0, 1] over white, moved ``dy`` pixels down and ``dx`` right; what leaves
+    the frame is lost and what comes in is white (1)."""
+    h, w = layer01.shape[-2:]
+    out = torch.ones_like(layer01)
+    if abs(dy) >= h or abs(dx) >= w:
+        return out
+    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        layer01[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def spread_layers(layers01: torch.Tensor, max_shift: tuple[int, int]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Layers ``(L, C, T, H, W)`` in [0, 1] over white, placed apart: the first stays; each next one is moved
+    (:func:`shift_layer`, the same shift in every frame) by the ``(dy, dx)`` with ``|dy| <= max_shift[0]`` and
+    ``|dx| <= max_shift[1]`` that minimises the overlap of its ink with the ink of the layers placed before it,
+    summed over the frames, plus the ink that the shift moves out of the frame; of equal costs, the smallest
+    shift (so a layer that overlaps nothing stays). Ink: 1 minus the mean over channels (0 on white).
+    Returns the moved layers and each layer's shift (``(0, 0)`` for the first)."""
+    my, mx = (max(0, int(v)) for v in max_shift)
+    ink = 1 - layers01.float().mean(1)  # (L, T, H, W)
+    placed = ink[0].clone()
+    out, shifts = [layers01[0]], [(0, 0)]
+    frame = torch.ones_like(placed)
+    dy, dx = torch.meshgrid(torch.arange(-my, my + 1), torch.arange(-mx, mx + 1), indexing="ij")
+    size = (dy.pow(2) + dx.pow(2)).flatten().to(ink.dtype)
+    for layer, a in zip(layers01[1:], ink[1:]):
+        # cross-correlation over (dy, dx), frames as channels: [i, j] = sum_t,y,x a[t,y,x] * P[t, y+dy, x+dx]
+        pad = (mx, mx, my, my)
+        overlap = F.conv2d(F.pad(placed, pad)[None], a[None])[0, 0]
+        kept = F.conv2d(F.pad(frame, pad)[None], a[None])[0, 0]
+        cost = (overlap + a.sum() - kept).flatten()
+        best = cost.min()
+        tie = cost <= best + 1e-6 * (1 + best.abs())
+        k = int(torch.where(tie, size, torch.full_like(size, float("inf"))).argmin())
+        s = (int(dy.flatten()[k]), int(dx.flatten()[k]))
+        moved = shift_layer(layer, *s)
+        out.append(moved)
+        shifts.append(s)
+        placed = placed + (1 - moved.float().mean(0))
+    return torch.stack(out), shifts

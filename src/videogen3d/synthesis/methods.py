@@ -31,8 +31,8 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
-                  "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "candidates",
-                  "select_at")
+                  "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout",
+                  "candidates", "select_at")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
@@ -62,6 +62,7 @@ ABLATIONS = {
     "code_prior": lambda s: s.update(eta_code=0.0),           # the code's Gaussian prior off
     "code_sphere": lambda s: s.update(code_sphere=False),     # codes free, not kept on |u| = sqrt(d)
     "layers": lambda s: s.update(layers=False),               # one code for a multi-label target too
+    "layout": lambda s: s.update(layout=0.0),                 # layers left where their codes put them
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
 }
 

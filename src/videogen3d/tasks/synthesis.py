@@ -43,6 +43,11 @@ product in [0, 1] (a multiply blend: white is transparent, so each object shows 
 video is steered toward the multi-label target as before, and each layer toward its own label, so that
 each object is one class rather than both a half-way shape. A single-label target has one layer and
 is unchanged. The generator was trained on clips of one object; it cannot make two in one code.
+``layout=f`` (ours, with layers): the layers are synthesised where each one's code puts its object, often the
+same place (the middle of the frame), where the darker object covers the other. The final video places them
+apart: each further layer is moved by the integer shift, of up to ``f`` of the frame's height and width, that
+least overlaps the layers before it and keeps its ink in the frame (:func:`~videogen3d.data.transforms.spread_layers`);
+the layers' content is unchanged. Only :meth:`synthesized` applies it; the optimisation does not see it.
 
 ``candidates=K`` (ours; random restarts): each video starts from ``K`` random draws, optimised together
 for the first ``select_at`` share of the iterations; then each video keeps the draw that its own
@@ -63,7 +68,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import coarse_gradient, jitter, multiply_blend, normalise_gradient, total_variation
+from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, spread_layers,
+                                        total_variation)
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
@@ -105,15 +111,16 @@ class PixelSynthesis(pl.LightningModule):
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                 code_sphere: bool = False, composite_weight: float = 0.5) -> None:
+                 code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0) -> None:
         super().__init__()
         check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
                        optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
                        eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
                        code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
-                       composite_weight=composite_weight)
-        self.composite_weight = float(composite_weight)
+                       composite_weight=composite_weight, layout=layout)
+        self.composite_weight, self.layout = float(composite_weight), float(layout)
+        self.layout_shifts: dict[int, list[tuple[int, int]]] = {}
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
         targets = targets.repeat_interleave(self.candidates, 0)  # K draws per video, side by side
@@ -171,7 +178,22 @@ class PixelSynthesis(pl.LightningModule):
         first if they were not yet)."""
         self.select_candidates()
         with torch.no_grad():
+            if self.layout > 0 and self.generator is not None and self.n_layers > 1 and bool(self.multi.any()):
+                return self._laid_out().detach()
             return self.current_video().detach()
+
+    def _laid_out(self) -> torch.Tensor:
+        """The composites with each multi-label video's layers placed apart (:func:`spread_layers`, shifts of up
+        to ``layout`` of the frame's height and width; kept in ``layout_shifts``); single-label videos as they are."""
+        layers01 = self._layers()
+        h, w = layers01.shape[-2:]
+        limit = (int(self.layout * h), int(self.layout * w))
+        for i in self.multi.nonzero().flatten().tolist():
+            used = int(self.layer_mask[i].sum())
+            moved, shifts = spread_layers(layers01[i, :used], limit)
+            layers01[i, :used] = moved
+            self.layout_shifts[i] = shifts
+        return self._composite(layers01)
 
     def current_video(self) -> torch.Tensor:
         if self.generator is None:
@@ -352,5 +374,6 @@ class PixelSynthesis(pl.LightningModule):
                 "layers": self.n_layers if self.generator is not None and self.n_layers > 1 else None,
                 "composite_weight": (self.composite_weight if self.generator is not None and self.n_layers > 1
                                      else None),
+                "layout": (self.layout or None) if self.generator is not None and self.n_layers > 1 else None,
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}

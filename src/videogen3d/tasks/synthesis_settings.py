@@ -20,7 +20,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   composite_weight: float = 0.5, **_: object) -> None:
+                   composite_weight: float = 0.5, layout: float = 0.0, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``: whether it gets a tempCAE / a generator. The constructor calls it, and
     ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
@@ -54,6 +54,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     check_flag("synthesis code_sphere", code_sphere)
     check_fraction("synthesis composite_weight", composite_weight,
                    " (the share of a multi-label video's classifier term taken on the composite; the rest on its layers)")
+    check_fraction("synthesis layout", layout, " (the largest shift of a layer, a share of the frame's height and width;"
+                   " used with layers: true)")
     if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
         raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
                          "'normgd' act on pixels and cannot be used with it")
