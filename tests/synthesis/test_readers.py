@@ -1,0 +1,121 @@
+"""Held-out readers (videogen3d.synthesis.readers): architectures, the reading of a synthesis record, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
+from videogen3d.losses.synthesis import parse_targets
+from videogen3d.synthesis import readers
+from videogen3d.synthesis.outputs import write_synthesis
+
+K = len(CLASS_NAMES)
+
+
+@pytest.mark.parametrize("net", [readers.FramesReader, readers.FactorisedReader])
+def test_reader_architectures_map_clips_to_class_logits_and_differ_from_the_pipelines(net):
+    m = net(K, 8, (16, 16))
+    out = m(torch.rand(3, 3, 8, 16, 16) * 2 - 1)
+    assert out.shape == (3, K) and torch.isfinite(out).all()
+    kinds = {type(mod) for mod in m.modules()}
+    assert nn.BatchNorm3d not in kinds  # not the C3D's or the judge's normalisation
+
+
+class _Fixed(nn.Module):
+    """A reader that answers preset logits in order (clip_len / frame_size as a real reader's)."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits, self.i, self.clip_len, self.frame_size = logits, 0, 4, [8, 8]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.logits[self.i:self.i + len(x)]
+        self.i += len(x)
+        return out
+
+
+def _record(specs, per_target=1, geometry=(4, 8, 8)):
+    t, names = parse_targets(specs, list(CLASS_NAMES), per_target)
+    return {"videos": torch.zeros(len(t), 3, *geometry), "targets": t, "names": names, "class_names": list(CLASS_NAMES)}
+
+
+def test_read_videos_counts_hits_misses_and_multi_label_top_k():
+    c = CLASS_NAMES.index
+    record = _record(["car_right", "rocket_up", "airplane_up", "car_right+rocket_up", "car_right+rocket_up"])
+    logits = torch.full((5, K), -5.0)
+    logits[0, c("car_right")] = 5                                          # hit
+    logits[1, c("rocket_up")] = 5                                          # hit
+    logits[2, c("balloon_up")] = 5                                         # missed: airplane_up read as balloon_up
+    logits[3, c("car_right")], logits[3, c("rocket_up")] = 4, 3            # both in the top 2
+    logits[4, c("car_right")], logits[4, c("ship_right")] = 4, 3           # rocket_up not in the top 2
+    r = readers.read_videos(_Fixed(logits), record)
+    assert r["single_label_videos"] == 3 and r["accuracy"] == pytest.approx(2 / 3)
+    assert r["missed"] == {"airplane_up": {"balloon_up": 1}}
+    p = logits[:3].softmax(1)
+    assert r["p_target"] == pytest.approx(float((p[0, c("car_right")] + p[1, c("rocket_up")] + p[2, c("airplane_up")]) / 3))
+    assert r["multi_label_videos"] == 2 and r["multi_label_top_k"] == pytest.approx(0.5)
+
+
+def test_read_real_pairs_scores_composites_of_every_class_pair():
+    pairs = [(a, b) for a in range(K) for b in range(a + 1, K)]
+
+    class Oracle(nn.Module):  # answers the pair of each call (pairs in the order the function visits them)
+        def __init__(self, right: bool):
+            super().__init__()
+            self.right, self.calls = right, []
+
+        def forward(self, x):
+            a, b = pairs[len(self.calls)]
+            self.calls.append(len(x))
+            logits = torch.zeros(len(x), K)
+            logits[:, a] = logits[:, b if self.right else (b + 1) % K if (b + 1) % K != a else (b + 2) % K] = 5
+            return logits
+
+    right, wrong = Oracle(True), Oracle(False)
+    assert readers.read_real_pairs(right, (16, 16), 4, clips_per_class=2) == 1.0
+    assert len(right.calls) == len(pairs) == 55 and all(n == 2 for n in right.calls)
+    assert readers.read_real_pairs(wrong, (16, 16), 4, clips_per_class=2) == 0.0
+
+
+def test_read_videos_refuses_another_geometry_or_class_list():
+    reader = _Fixed(torch.zeros(2, K))
+    with pytest.raises(ValueError, match=r"check2 reads 4 frames of \[8, 8\].*6 frames of \[8, 8\]"):
+        readers.read_videos(reader, _record(["car_right"], geometry=(6, 8, 8)), "check2")
+    bad = _record(["car_right"]) | {"class_names": list(CLASS_NAMES)[::-1]}
+    with pytest.raises(ValueError, match="made for classes"):
+        readers.read_videos(reader, bad, "check1")
+
+
+def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys):
+    out = tmp_path / "readers"
+    assert readers.main(["train", "--out", str(out), "--readers", "check1,check3", "--frame-size", "16", "16",
+                         "--clip-len", "4", "--clips-per-class", "24", "--epochs", "10"]) == 0
+    printed = capsys.readouterr().out
+    accs = {line.split(":")[0]: float(line.split("test accuracy ")[1].split()[0].rstrip(",")) for line in printed.splitlines()
+            if "test accuracy" in line}
+    assert set(accs) == {"check1", "check3"} and (out / "check1.pt").is_file() and not (out / "check2.pt").exists()
+    assert accs["check1"] > 0.4  # it learnt (chance is 1/11; 0.69 measured at this size)
+    # the two-object reader also reports its reading of real two-object clips (the reference of its multi figure)
+    assert "real two-object clips" in next(line for line in printed.splitlines() if line.startswith("check3"))
+    assert "real two-object" not in next(line for line in printed.splitlines() if line.startswith("check1"))
+    blob = torch.load(out / "check3.pt", weights_only=True)
+    assert 0.0 <= blob["real_pairs_top2"] <= 1.0 and blob["clip_len"] == 4 and blob["frame_size"] == [16, 16]
+    # a videos.pt of real clips: the trained reader reads them as it read its test clips (above chance)
+    bank = render_bank((16, 16), 4, 2, seed=8)
+    clips = torch.as_tensor(bank.target).float().div(127.5).sub(1).reshape(-1, 4, 16, 16, 3).permute(0, 4, 1, 2, 3)
+    targets = torch.nn.functional.one_hot(torch.as_tensor(bank.labels), K).float()
+    write_synthesis(tmp_path / "real", clips, [f"clip{i}" for i in range(len(clips))], targets, {}, CLASS_NAMES, mp4=False)
+    assert readers.main(["score", "--readers", str(out), "--json", str(tmp_path / "r.json"),
+                         str(tmp_path / "real" / "videos.pt")]) == 0
+    readings = json.loads((tmp_path / "r.json").read_text())[str(tmp_path / "real" / "videos.pt")]
+    assert set(readings) == {"check1", "check3"} and readings["check1"]["single_label_videos"] == 2 * K
+    assert readings["check1"]["accuracy"] > 0.3
+    assert "check1:" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="readers train --out"):
+        readers.main(["score", "--readers", str(tmp_path / "none"), str(tmp_path / "real" / "videos.pt")])
+    with pytest.raises(SystemExit):
+        readers.main(["train", "--out", str(out), "--readers", "check9"])
