@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -119,3 +121,11 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
         readers.main(["score", "--readers", str(tmp_path / "none"), str(tmp_path / "real" / "videos.pt")])
     with pytest.raises(SystemExit):
         readers.main(["train", "--out", str(out), "--readers", "check9"])
+
+
+def test_module_run_names_a_missing_readers_folder_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "videogen3d.synthesis.readers", "score", "--readers",
+                           str(tmp_path / "none"), str(tmp_path / "videos.pt")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].endswith(f"make them with: python -m videogen3d.synthesis.readers "
+                                                        f"train --out {tmp_path / 'none'}")

@@ -276,4 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError) as e:  # a missing file or a bad record: one line, no traceback
+        print(f"videogen3d.synthesis.readers: {e}", file=sys.stderr)
+        sys.exit(1)
