@@ -23,19 +23,24 @@ def test_reader_architectures_map_clips_to_class_logits_and_differ_from_the_pipe
     m = net(K, 8, (16, 16))
     out = m(torch.rand(3, 3, 8, 16, 16) * 2 - 1)
     assert out.shape == (3, K) and torch.isfinite(out).all()
+    m.eval()
+    torch.testing.assert_close(m.head(m.features(torch.zeros(2, 3, 8, 16, 16))), m(torch.zeros(2, 3, 8, 16, 16)))
     kinds = {type(mod) for mod in m.modules()}
     assert nn.BatchNorm3d not in kinds  # not the C3D's or the judge's normalisation
 
 
 class _Fixed(nn.Module):
-    """A reader that answers preset logits in order (clip_len / frame_size as a real reader's)."""
+    """A reader that answers preset logits in order (``features`` + ``head`` and clip_len / frame_size as a real
+    reader's)."""
 
     def __init__(self, logits: torch.Tensor) -> None:
         super().__init__()
         self.logits, self.i, self.clip_len, self.frame_size = logits, 0, 4, [8, 8]
+        self.head = nn.Identity()
+        self.scale = nn.Parameter(torch.ones(()))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.logits[self.i:self.i + len(x)]
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.logits[self.i:self.i + len(x)] * self.scale
         self.i += len(x)
         return out
 
@@ -70,12 +75,15 @@ def test_read_real_pairs_scores_composites_of_every_class_pair():
             super().__init__()
             self.right, self.calls = right, []
 
-        def forward(self, x):
+            self.head = nn.Identity()
+            self.scale = nn.Parameter(torch.ones(()))
+
+        def features(self, x):
             a, b = pairs[len(self.calls)]
             self.calls.append(len(x))
             logits = torch.zeros(len(x), K)
             logits[:, a] = logits[:, b if self.right else (b + 1) % K if (b + 1) % K != a else (b + 2) % K] = 5
-            return logits
+            return logits * self.scale
 
     right, wrong = Oracle(True), Oracle(False)
     assert readers.read_real_pairs(right, (16, 16), 4, clips_per_class=2) == 1.0

@@ -35,7 +35,8 @@ from videogen3d.data.transforms import multiply_blend
 from videogen3d.metrics.frechet import FeatureFrechetDistance
 from videogen3d.losses.synthesis import primary_labels
 
-__all__ = ["background_deviation", "judge_clips", "real_reference", "real_multi_reference", "evaluate_videos"]
+__all__ = ["background_deviation", "judge_clips", "top_k_hits", "read_targets", "real_reference", "real_multi_reference",
+           "evaluate_videos"]
 
 
 def background_deviation(videos: torch.Tensor) -> torch.Tensor:
@@ -56,6 +57,31 @@ def judge_clips(judge: nn.Module, videos: torch.Tensor, batch_size: int = 32) ->
         probs.append(judge.head(f).softmax(1).cpu())
         feats.append(f.cpu())
     return torch.cat(probs), torch.cat(feats)
+
+
+def top_k_hits(probs: torch.Tensor, targets: torch.Tensor) -> list[bool]:
+    """Per row of ``probs (N, K)``: whether its top-k classes are exactly the k labels of ``targets (N, K)``
+    (the labels with weight > 0)."""
+    hits = []
+    for p, y in zip(probs, targets):
+        labels = (y > 0).nonzero().flatten().tolist()
+        hits.append(set(p.topk(len(labels)).indices.tolist()) == set(labels))
+    return hits
+
+
+def read_targets(probs: torch.Tensor, targets: torch.Tensor) -> dict[str, Any]:
+    """What a classifier's ``probs (N, K)`` say of videos made for ``targets (N, K)``: for the single-label ones
+    their count, ``accuracy`` and mean probability on the target (``p_target``; both None without any), for the
+    multi-label ones their count and ``multi_label_top_k`` (:func:`top_k_hits`; only when there are some)."""
+    labels, single = primary_labels(targets)
+    out: dict[str, Any] = {"single_label_videos": int(single.sum()), "accuracy": None, "p_target": None}
+    if single.any():
+        out["accuracy"] = float((probs[single].argmax(1) == labels[single]).float().mean())
+        out["p_target"] = float(probs[single].gather(1, labels[single, None]).mean())
+    if (~single).any():
+        hits = top_k_hits(probs[~single], targets[~single])
+        out.update(multi_label_videos=len(hits), multi_label_top_k=sum(hits) / len(hits))
+    return out
 
 
 @torch.no_grad()
@@ -104,7 +130,7 @@ def real_multi_reference(judge: nn.Module, by_class: dict[int, list[torch.Tensor
         combos = list(itertools.islice(itertools.product(*(by_class[c] for c in labels)), per_target))
         videos = multiply_blend(torch.stack([torch.stack(c) for c in combos]).add(1).div(2), dim=1)
         probs, _ = judge_clips(judge, videos)
-        mine = [set(p.topk(len(labels)).indices.tolist()) == set(labels) for p in probs]
+        mine = top_k_hits(probs, torch.zeros(len(probs), len(names)).index_fill_(1, torch.tensor(labels), 1.0))
         per["+".join(names[c] for c in labels)] = sum(mine) / len(mine)
         hits += mine
     return {"multi_label_top_k": sum(hits) / len(hits), "multi_clips": len(hits), "multi_by_target": per}
@@ -114,22 +140,16 @@ def evaluate_videos(judge: nn.Module, record: dict[str, Any], real_features: tor
     """Table 1 measurements for one synthesis run (``record`` as written by ``write_synthesis``)."""
     videos, targets = record["videos"], record["targets"]
     probs, feats = judge_clips(judge, videos)
-    labels, single = primary_labels(targets)
     pred = probs.argmax(1)
     out: dict[str, Any] = dict(record["settings"])
     out.pop("reuse_key", None)  # the stages' record of how the videos were made, not a table column
     out["videos"] = len(videos)
-    out["single_label_videos"] = int(single.sum())
-    out["accuracy"] = float((pred[single] == labels[single]).float().mean()) if single.any() else None
+    read = read_targets(probs, targets)
+    out["single_label_videos"], out["accuracy"] = read["single_label_videos"], read["accuracy"]
     # the judge's mean probability on the target class: a softer reading than accuracy with few videos
-    out["judge_p_target"] = float(probs[single].gather(1, labels[single, None]).mean()) if single.any() else None
-    multi = ~single
-    if multi.any():
-        hits = []
-        for p, y in zip(probs[multi], targets[multi]):
-            k = int((y > 0).sum())
-            hits.append(set(p.topk(k).indices.tolist()) == set((y > 0).nonzero().flatten().tolist()))
-        out["multi_label_top_k"] = sum(hits) / len(hits)
+    out["judge_p_target"] = read["p_target"]
+    if "multi_label_top_k" in read:
+        out["multi_label_top_k"] = read["multi_label_top_k"]
     out["background_deviation"] = float(background_deviation(videos).mean())
     if len(feats) >= 2 and len(real_features) >= 2:
         fd = FeatureFrechetDistance(feats.shape[1])

@@ -18,7 +18,7 @@ Each is tested on clips of its own test seed; ``check3`` also on real two-object
 (accuracy, mean p(target), the classes missed and what they were called) and, for ``check3``, the multi-label
 ones::
 
-    python -m videogen3d.synthesis.readers train --out logs/readers          # ~4 min on a 2-core CPU
+    python -m videogen3d.synthesis.readers train --out logs/readers          # ~6 min on a 2-core CPU
     python -m videogen3d.synthesis.readers score --readers logs/readers logs/synth/cpu/synthesis/best/videos.pt
 
 The frame size and clip length are the cpu scale's unless ``--frame-size H W`` and ``--clip-len T`` say
@@ -28,6 +28,7 @@ otherwise; a reader refuses videos of another geometry, naming both.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -37,12 +38,12 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
-from videogen3d.data.transforms import multiply_blend
+from videogen3d.losses.synthesis import primary_labels
+from videogen3d.synthesis.judge import judge_clips, read_targets, real_multi_reference
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
@@ -64,11 +65,15 @@ class FramesReader(nn.Module):
             layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU()]
             layers.append(nn.MaxPool2d(2) if i < 2 else nn.AdaptiveAvgPool2d(1))
             width = out
-        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width, self.num_classes))
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(width, self.num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape
         return self.body(x.transpose(1, 2).reshape(n, t * c, h, w))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
 class FactorisedReader(nn.Module):
@@ -84,11 +89,14 @@ class FactorisedReader(nn.Module):
             layers += [nn.Conv3d(width, out, (1, 3, 3), padding=(0, 1, 1)), nn.Conv3d(out, out, (3, 1, 1), padding=(1, 0, 0)),
                        nn.InstanceNorm3d(out, affine=True), nn.LeakyReLU(0.1), nn.MaxPool3d(pool)]
             width = out
-        self.body = nn.Sequential(*layers, nn.AdaptiveMaxPool3d(1), nn.Flatten(), nn.Dropout(0.3),
-                                  nn.Linear(width, self.num_classes))
+        self.body = nn.Sequential(*layers, nn.AdaptiveMaxPool3d(1), nn.Flatten())
+        self.drop, self.head = nn.Dropout(0.3), nn.Linear(width, self.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        return self.head(self.drop(self.features(x)))
 
 
 # name -> architecture, render seed of its training clips (and of its test clips), clips per class, epochs,
@@ -146,29 +154,23 @@ def train_reader(name: str, frame_size: Sequence[int], clip_len: int, *, clips_p
 
 def read_real_pairs(reader: nn.Module, frame_size: Sequence[int], clip_len: int, clips_per_class: int = 10,
                     seed: int = 8) -> float:
-    """The share of real two-object clips (the i-th clip of class a multiply-blended with the i-th of class b,
-    every pair a < b, rendered from ``seed``) that ``reader`` reads with both classes in its top 2: what a
-    faithful multi-label video gets from it."""
+    """The share of real two-object clips, ``clips_per_class`` for every pair of classes (rendered from ``seed``
+    and multiply-blended, :func:`~videogen3d.synthesis.judge.real_multi_reference`), that ``reader`` reads with
+    both classes in its top 2: what a faithful multi-label video gets from it."""
     clips = _Clips(frame_size, clip_len, clips_per_class, seed)
-    x = clips.clips.float().div(127.5).sub(1)
-    by_class = [x[clips.labels == k] for k in range(len(CLASS_NAMES))]
-    hits = total = 0
-    reader.eval()
-    with torch.no_grad():
-        for a in range(len(CLASS_NAMES)):
-            for b in range(a + 1, len(CLASS_NAMES)):
-                n = min(len(by_class[a]), len(by_class[b]))
-                both = multiply_blend(torch.stack([by_class[a][:n], by_class[b][:n]], 1).add(1).div(2), dim=1)
-                top = reader(both).topk(2, 1).indices
-                hits += int(((top == a).any(1) & (top == b).any(1)).sum())
-                total += n
-    return hits / max(total, 1)
+    by_class = {k: [clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()]
+                for k in range(len(CLASS_NAMES))}
+    pairs = torch.zeros(len(CLASS_NAMES) * (len(CLASS_NAMES) - 1) // 2, len(CLASS_NAMES))
+    for row, (a, b) in enumerate(itertools.combinations(range(len(CLASS_NAMES)), 2)):
+        pairs[row, [a, b]] = 0.5
+    ref = real_multi_reference(reader, by_class, pairs, list(CLASS_NAMES), per_target=clips_per_class)
+    return float(ref["multi_label_top_k"]) if ref else 0.0
 
 
 def read_videos(reader: nn.Module, record: dict[str, Any], name: str = "reader") -> dict[str, Any]:
-    """One reader's reading of a synthesis record (``videos``, ``targets``, ``class_names``): for the single-label
-    videos their accuracy, mean p(target) and each missed class with what it was called; for multi-label ones the
-    share with every label in the reader's top ``k`` (k: the number of labels)."""
+    """One reader's reading of a synthesis record (``videos``, ``targets``, ``class_names``): what the judge's
+    table reports (:func:`~videogen3d.synthesis.judge.read_targets`: single-label accuracy and mean p(target),
+    the multi-label share with every label in the top ``k``), and each missed class with what it was called."""
     names = list(record["class_names"])
     if names != list(CLASS_NAMES):
         raise ValueError(f"{name}: the videos were made for classes {names}, the reader knows {list(CLASS_NAMES)}")
@@ -177,28 +179,16 @@ def read_videos(reader: nn.Module, record: dict[str, Any], name: str = "reader")
     if want[0] is not None and (videos.shape[2], list(videos.shape[3:])) != (want[0], list(want[1])):
         raise ValueError(f"{name} reads {want[0]} frames of {want[1]} (H, W); the videos have {videos.shape[2]} "
                          f"frames of {list(videos.shape[3:])}")
-    reader.eval()
-    with torch.no_grad():
-        logits = torch.cat([reader(v) for v in videos.split(32)])
-    p = logits.softmax(1)
-    n_labels = (targets > 0).sum(1)
-    out: dict[str, Any] = {}
-    single = n_labels == 1
-    if single.any():
-        t = targets[single].argmax(1)
-        pred = p[single].argmax(1)
+    probs, _ = judge_clips(reader, videos)
+    out = read_targets(probs, targets)
+    if out["single_label_videos"]:
+        labels, single = primary_labels(targets)
         missed: dict[str, dict[str, int]] = {}
-        for a, b in zip(t.tolist(), pred.tolist()):
+        for a, b in zip(labels[single].tolist(), probs[single].argmax(1).tolist()):
             if a != b:
                 called = missed.setdefault(names[a], {})
                 called[names[b]] = called.get(names[b], 0) + 1
-        out.update(single_label_videos=int(single.sum()), accuracy=float((pred == t).float().mean()),
-                   p_target=float(p[single][torch.arange(len(t)), t].mean()), missed=missed)
-    multi = n_labels > 1
-    if multi.any():
-        hits = [bool(set(row.topk(int(k)).indices.tolist()) == set((tg > 0).nonzero().flatten().tolist()))
-                for row, tg, k in zip(p[multi], targets[multi], n_labels[multi])]
-        out.update(multi_label_videos=len(hits), multi_label_top_k=sum(hits) / len(hits))
+        out["missed"] = missed
     return out
 
 
@@ -259,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         readings[str(path)] = {name: read_videos(net, record, name) for name, net in readers.items()}
         for name, r in readings[str(path)].items():
             parts = []
-            if "accuracy" in r:
+            if r["accuracy"] is not None:
                 missed = ", ".join(f"{a} as {b} x{k}" for a, called in r["missed"].items() for b, k in called.items())
                 parts.append(f"{r['accuracy'] * 100:.1f} % of {r['single_label_videos']} single-label videos, "
                              f"p(target) {r['p_target']:.3f}, missed: {missed or 'none'}")
