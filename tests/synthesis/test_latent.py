@@ -343,6 +343,33 @@ def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifi
     assert resolve_method(defs, "no_vae_domain")["classifiers"] == ["classifier_robust", "classifier"]
 
 
+def test_negatives_join_each_training_batch_with_a_uniform_target(tiny_classifier):
+    from videogen3d.tasks.classifier import VideoClassifier
+    net = tiny_classifier.net
+    seen = []
+    hook = net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.rand(8, 3, 8, 24, 32) * 2 - 1
+    batch = {"target": x, "label": torch.arange(8)}
+    model = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), negative_share=0.25, role="classifier_vae")
+    with pytest.raises(ValueError, match=r"classifier_vae: negative_share=0.25 needs negative clips"):
+        model.training_step(batch, 0)
+    negatives = torch.full((5, 3, 8, 24, 32), 0.25)
+    model.use_negatives(negatives)
+    loss = model.training_step(batch, 0)
+    assert seen[-1].shape[0] == 10 and torch.equal(seen[-1][:8], x)  # a quarter of 8 clips added
+    assert torch.equal(seen[-1][8:], negatives[:2])
+    with torch.no_grad():  # the loss: cross-entropy to one-hot labels and to uniform for the negatives
+        logits = net(seen[-1])
+    k = len(CLASS_NAMES)
+    want = torch.cat([torch.nn.functional.one_hot(torch.arange(8), k).float(), torch.full((2, k), 1 / k)])
+    assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, want).item(), rel=1e-5)
+    model.validation_step(batch, 0)
+    assert torch.equal(seen[-1], x)  # validation sees the real clips alone
+    hook.remove()
+    with pytest.raises(ValueError, match=r"negative_share=2 must be a number in \[0, 1\]"):
+        VideoClassifier(net, CLASS_NAMES, 8, (24, 32), negative_share=2)
+
+
 def test_vae_domain_classifier_needs_its_init_and_the_vae():
     from omegaconf import OmegaConf
 

@@ -133,6 +133,9 @@ class _Run:
         if task.get("init"):
             sources = [str(task.init)] + (["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
             out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in sources if self.ckpt(c).is_file()}
+        if task.get("negatives"):  # the VAE-domain C3D's negative clips (a videos.pt): another file trains it again
+            neg = Path(str(task.negatives))
+            out["negatives"] = [str(neg)] + (checkpoint_identity(neg) if neg.is_file() else [])
         return out
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:

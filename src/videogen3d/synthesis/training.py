@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 
-from videogen3d.synthesis.checkpoints import load_classifier, load_vae
+from videogen3d.synthesis.checkpoints import load_classifier, load_vae, safe_load
 from videogen3d.synthesis.methods import needed_checkpoints
 from videogen3d.utils.io import atomic_path
 
@@ -86,5 +86,11 @@ def train_vae_domain(r: "_Run") -> Path:
         start_from(model)
         vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides)
         model.use_generator(lambda x: vae.to(x.device).net(x)[0])
+        negatives = r.task("classifier_vae").get("negatives")
+        if negatives:
+            if not Path(str(negatives)).is_file():
+                raise FileNotFoundError(f"classifier.vae_domain.negatives={str(negatives)!r}: no such file (a videos.pt "
+                                        f"that python synth.py stage=synthesis writes)")
+            model.use_negatives(safe_load(str(negatives), "negative clips")["videos"])
 
     return train_classifier(r, "classifier_vae", prepare)

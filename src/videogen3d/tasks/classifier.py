@@ -100,9 +100,11 @@ class VideoClassifier(pl.LightningModule):
                  optimizer: OptimizerFactory | None = None, role: str = "classifier", schedule: str = "constant",
                  noise_level: float = 0.0,
                  corruption: str = "blend", adv_eps: float = 0.0, adv_steps: int = 1, adv_norm: str = "linf",
-                 adv_step: float | None = None, generator_mix: float = 0.0, composite_mix: float = 0.0) -> None:
+                 adv_step: float | None = None, generator_mix: float = 0.0, composite_mix: float = 0.0,
+                 negative_share: float = 0.0) -> None:
         super().__init__()
         check_fraction(f"{role}: generator_mix", generator_mix)
+        check_fraction(f"{role}: negative_share", negative_share)
         check_fraction(f"{role}: composite_mix", composite_mix)
         check_corruption(corruption, noise_level, role, "noise_level")
         check_adversarial(adv_eps, adv_steps, adv_norm, role)
@@ -119,6 +121,12 @@ class VideoClassifier(pl.LightningModule):
         self.test_cm = MulticlassConfusionMatrix(k)
         self.test_confusion: torch.Tensor | None = None
         self._generator: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self._negatives: torch.Tensor | None = None
+
+    def use_negatives(self, videos: torch.Tensor | None) -> None:
+        """Clips of no class ``(N, C, T, H, W)`` in [-1, 1] (synthesis's own videos): each training batch gets
+        ``negative_share`` of its size of them, drawn at random, with a uniform target; not saved with the module."""
+        self._negatives = None if videos is None else videos.detach().float().cpu()
 
     def use_generator(self, render: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
         """The generator whose renderings of training clips replace ``generator_mix`` of each batch: a
@@ -160,8 +168,22 @@ class VideoClassifier(pl.LightningModule):
         composite = float(self.hparams.get("composite_mix", 0.0))
         if stage == "train" and composite > 0:
             x, target = two_object_composites(x, batch["label"], len(self.hparams.class_names), composite)
+        negatives = float(self.hparams.get("negative_share", 0.0))
+        n = len(x)
+        if stage == "train" and negatives > 0:
+            if self._negatives is None or not len(self._negatives):
+                raise ValueError(f"{self.hparams.get('role')}: negative_share={negatives} needs negative clips "
+                                 f"(VideoClassifier.use_negatives) before training")
+            m = max(1, round(negatives * n))
+            neg = self._negatives[torch.randint(len(self._negatives), (m,))].to(x.device, x.dtype)
+            k = len(self.hparams.class_names)
+            if target.dim() == 1:
+                target = F.one_hot(target, k).to(x.dtype)
+            x = torch.cat([x, neg])
+            target = torch.cat([target, torch.full((m, k), 1.0 / k, dtype=x.dtype, device=x.device)])
         logits = self(x)
         loss = F.cross_entropy(logits, target)
+        logits = logits[:n]
         acc(logits, batch["label"])
         self.log(f"{stage}/loss", loss, prog_bar=stage == "train", batch_size=len(logits))
         self.log(f"{stage}/acc", acc, prog_bar=True, batch_size=len(logits))
