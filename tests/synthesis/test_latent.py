@@ -309,11 +309,16 @@ def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, t
     assert resolve_method(defs, "best_no_candidates")["candidates"] == 1
 
 
+def _inputs_seen(net: nn.Module):
+    """A list that collects every input ``net`` sees, and the hook to remove."""
+    seen: list[torch.Tensor] = []
+    return seen, net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+
+
 def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifier):
     from videogen3d.tasks.classifier import VideoClassifier
-    seen = []
     net = tiny_classifier.net
-    hook = net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    seen, hook = _inputs_seen(net)
     x = torch.rand(6, 3, 8, 24, 32) * 2 - 1
     batch = {"target": x, "label": torch.arange(6)}
     mixed = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=1.0, role="classifier_vae")
@@ -346,8 +351,7 @@ def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifi
 def test_negatives_join_each_training_batch_with_a_uniform_target(tiny_classifier):
     from videogen3d.tasks.classifier import VideoClassifier
     net = tiny_classifier.net
-    seen = []
-    hook = net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    seen, hook = _inputs_seen(net)
     x = torch.rand(8, 3, 8, 24, 32) * 2 - 1
     batch = {"target": x, "label": torch.arange(8)}
     model = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), negative_share=0.25, role="classifier_vae")

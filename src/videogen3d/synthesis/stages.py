@@ -51,7 +51,7 @@ from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage
 from videogen3d.losses.synthesis import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
-from videogen3d.synthesis.training import (train_autoencoder, train_classifier,
+from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
 from videogen3d.tasks.synthesis import PixelSynthesis, check_settings
 from videogen3d.utils.config import ConfigError
@@ -133,10 +133,7 @@ class _Run:
         if task.get("init"):
             sources = [str(task.init)] + (["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
             out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in sources if self.ckpt(c).is_file()}
-        if task.get("negatives"):  # the VAE-domain C3D's negative clips (a videos.pt): another file trains it again
-            neg = Path(str(task.negatives))
-            out["negatives"] = [str(neg)] + (checkpoint_identity(neg) if neg.is_file() else [])
-        return out
+        return out | negatives_identity(task)  # the VAE-domain C3D's negatives: another file trains it again
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 
-from videogen3d.synthesis.checkpoints import load_classifier, load_vae, safe_load
+from videogen3d.synthesis.checkpoints import checkpoint_identity, load_classifier, load_vae, safe_load
 from videogen3d.synthesis.methods import needed_checkpoints
 from videogen3d.utils.io import atomic_path
 
 if TYPE_CHECKING:
     from videogen3d.synthesis.stages import _Run
 
-__all__ = ["train_classifiers", "train_classifier", "train_autoencoder", "train_vae_domain"]
+__all__ = ["negatives_identity", "train_classifiers", "train_classifier", "train_autoencoder", "train_vae_domain"]
 
 log = logging.getLogger("videogen3d.synthesis.stages")
 
@@ -94,3 +94,12 @@ def train_vae_domain(r: "_Run") -> Path:
             model.use_negatives(safe_load(str(negatives), "negative clips")["videos"])
 
     return train_classifier(r, "classifier_vae", prepare)
+
+
+def negatives_identity(task) -> dict:
+    """``{"negatives": [path, size, mtime]}`` for a task with ``negatives`` (the VAE-domain C3D's negative clips),
+    recorded in its checkpoint's data settings so that another file trains it again; ``{}`` without."""
+    if not task.get("negatives"):
+        return {}
+    neg = Path(str(task.negatives))
+    return {"negatives": [str(neg)] + (checkpoint_identity(neg) if neg.is_file() else [])}
