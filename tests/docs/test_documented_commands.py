@@ -276,6 +276,7 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
     monkeypatch.chdir(readers_dir)
     args = cmd.argv[3:]
     tiny = ["--frame-size", "16", "16", "--clip-len", "4", "--clips-per-class", "2", "--epochs", "1"]
+    assert args and args[0] in ("train", "score"), f"{cmd}: a documented readers line names train or score"
     if args[0] == "train":
         assert readers([*args, *tiny]) == 0, cmd
         out = Path(args[args.index("--out") + 1])
