@@ -36,7 +36,8 @@ MODULE_CONFIG_KEY = "module_config"  # the module's resolved config node (with _
 CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "checkpoints/autoencoder.ckpt",
                "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt",
                "classifier_robust": "checkpoints/classifier_robust.ckpt", "vae": "checkpoints/vae.ckpt",
-               "classifier_vae": "checkpoints/classifier_vae.ckpt"}
+               "classifier_vae": "checkpoints/classifier_vae.ckpt",
+               "classifier_vae_plain": "checkpoints/classifier_vae_plain.ckpt"}
 
 
 def safe_load(path: str | os.PathLike, what: str) -> Any:

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from videogen3d.utils.config import ConfigError
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
-           "needed_checkpoints", "stage_checkpoints"]
+           "introspection", "needed_checkpoints", "stage_checkpoints"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
@@ -36,7 +36,7 @@ SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iter
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
 
 
-CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae")
+CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain")
 
 
 def _swap(old: str, new: str):
@@ -50,6 +50,7 @@ def _swap(old: str, new: str):
 ABLATIONS = {
     "robust": _swap("classifier_robust", "classifier"),    # the standard C3D instead
     "vae_domain": _swap("classifier_vae", "classifier"),   # the standard C3D (real clips only) instead
+    "negatives": _swap("classifier_vae", "classifier_vae_plain"),  # the VAE-domain C3D before its introspective rounds
     "ensemble": lambda s: s.update(classifiers=s["classifiers"][:1]),      # its first member alone
     "jitter": lambda s: s.update(jitter=None),
     "tv": lambda s: s.update(eta_tv=0.0),
@@ -138,18 +139,48 @@ def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
     return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
 
 
+def _uses(spec: dict[str, Any]) -> set[str]:
+    return set(spec["classifiers"]) | {m for m in (spec["autoencoder"], spec.get("latent")) if m}
+
+
+def introspection(cfg: DictConfig) -> dict[str, Any] | None:
+    """``classifier.vae_domain.introspection`` checked, or None where its ``rounds`` is 0 (off): each round,
+    ``method`` (which must use ``classifier_vae``) makes ``videos_per_target`` videos per class in
+    ``iterations`` steps with the VAE-domain C3D as it stands, and the C3D is trained again on all of them."""
+    node = OmegaConf.select(cfg, "classifier.vae_domain.introspection")
+    intro = dict(OmegaConf.to_container(node, resolve=True)) if node is not None else {}
+    if not intro.get("rounds"):
+        return None
+    key = "classifier.vae_domain.introspection"
+    for k in ("rounds", "iterations", "videos_per_target"):
+        if not isinstance(intro.get(k), int) or isinstance(intro.get(k), bool) or intro[k] < 1:
+            raise ConfigError(f"{key}.{k}={intro.get(k)!r}; expected a whole number >= 1")
+    share = OmegaConf.select(cfg, "classifier.vae_domain.module.negative_share", default=0.0)
+    if not share:
+        raise ConfigError(f"{key}.rounds={intro['rounds']} needs classifier.vae_domain.module.negative_share > 0 "
+                          f"(the share of each batch that the negatives fill), got {share!r}")
+    spec = resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), str(intro.get("method")))
+    if "classifier_vae" not in spec["classifiers"]:
+        raise ConfigError(f"{key}.method={intro['method']!r} does not use classifier_vae ({spec['classifiers']}); "
+                          f"its videos are the VAE-domain C3D's negatives, so it must be guided by it")
+    return intro | {"spec": spec}
+
+
 def needed_checkpoints(cfg: DictConfig) -> set[str]:
-    """Every checkpoint that the methods of ``synthesis.methods`` use."""
+    """Every checkpoint that the methods of ``synthesis.methods`` use (and, for the VAE-domain C3D's
+    introspective rounds, its plain first version and what the rounds' method uses)."""
     need: set[str] = set()
     for m in synthesis_methods(cfg):
-        spec = method_spec(cfg, m)
-        need |= set(spec["classifiers"]) | ({spec["autoencoder"]} if spec["autoencoder"] else set())
-        need |= {spec["latent"]} if spec.get("latent") else set()
-    for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain")):
+        need |= _uses(method_spec(cfg, m))
+    intro = introspection(cfg) if "classifier_vae" in need else None
+    if intro:
+        need |= {"classifier_vae_plain"} | _uses(intro["spec"])
+    for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain"),
+                          ("classifier_vae_plain", "vae_domain")):
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")
         if ckpt in need and init:  # trained on from that checkpoint's weights
             need |= {str(init)}
-    if "classifier_vae" in need:  # it trains on the clip VAE's reconstructions
+    if need & {"classifier_vae", "classifier_vae_plain"}:  # it trains on the clip VAE's reconstructions
         need |= {"vae"}
     return need
 
@@ -159,5 +190,5 @@ def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
     if stage == "judge":
         return ["judge"]
     made = (("classifier", "classifier_robust") if stage == "classifier"
-            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae"))
+            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain"))
     return sorted(needed_checkpoints(cfg) & set(made))

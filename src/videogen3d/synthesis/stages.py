@@ -6,7 +6,8 @@
                  (and, for methods that use them, its denoising twin -> checkpoints/autoencoder_dae.ckpt
                  and the clip VAE through which the best method synthesises -> checkpoints/vae.ckpt,
                  then the VAE-domain C3D, trained on real clips and the VAE's reconstructions
-                                                                 -> checkpoints/classifier_vae.ckpt)
+                                                                 -> checkpoints/classifier_vae.ckpt;
+                 with introspective rounds, the first one is kept    -> checkpoints/classifier_vae_plain.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -46,8 +47,8 @@ from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_
                                               describe_geometry, load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_multi_reference, real_reference
-from videogen3d.synthesis.methods import (method_spec, needed_checkpoints, stage_checkpoints, synthesis_kwargs,
-                                          synthesis_methods)
+from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints, stage_checkpoints,
+                                          synthesis_kwargs, synthesis_methods)
 from videogen3d.losses.synthesis import parse_targets, primary_labels
 from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
 from videogen3d.synthesis.table import write_table
@@ -96,7 +97,8 @@ def _check_noise_settings(cfg: DictConfig) -> None:
 # checkpoint stage -> (config group, the group's sub-node whose keys replace the group's for that stage)
 TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
          "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
-         "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain")}
+         "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain"),
+         "classifier_vae_plain": ("classifier", "vae_domain")}
 
 
 class _Run:
@@ -133,7 +135,7 @@ class _Run:
         if task.get("init"):
             sources = [str(task.init)] + (["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
             out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in sources if self.ckpt(c).is_file()}
-        return out | negatives_identity(task)  # the VAE-domain C3D's negatives: another file trains it again
+        return out | negatives_identity(self, task)  # the VAE-domain C3D's negatives: other ones train it again
 
     def trainer(self, name: str, **kwargs: Any) -> pl.Trainer:
         loggers = []
@@ -155,6 +157,9 @@ class _Run:
         node = OmegaConf.create(OmegaConf.to_container(self.cfg[group], resolve=True))
         if variant:
             node = OmegaConf.merge(node, node[variant])
+        if stage == "classifier_vae_plain" or (stage == "classifier_vae" and not node.get("negatives")
+                                               and not OmegaConf.select(node, "introspection.rounds")):
+            node.negatives, node.introspection, node.module.negative_share = None, None, 0.0  # no negatives
         g = self.geometry
         if group == "autoencoder":
             add = {"clip_len": g["clip_len"], "frame_size": g["frame_size"],
@@ -198,11 +203,11 @@ class _Run:
         log.info("%s: reusing %s (retrain=true trains it again)", stage, path)
         return True
 
-    def fit(self, stage: str, partition: str, prepare: Callable[[pl.LightningModule], None] | None = None
-            ) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
-        """Build ``stage``'s module from its config (``prepare`` may then set it up, e.g. load weights), train
-        it on ``partition``, save its checkpoint."""
-        task = self.task(stage)
+    def fit(self, stage: str, partition: str, prepare: Callable[[pl.LightningModule], None] | None = None,
+            task: DictConfig | None = None) -> tuple[pl.LightningModule, pl.Trainer, pl.LightningDataModule]:
+        """Build ``stage``'s module from its config (or ``task``; ``prepare`` may then set it up, e.g. load
+        weights), train it on ``partition``, save its checkpoint."""
+        task = self.task(stage) if task is None else task
         pl.seed_everything(int(task.seed), workers=True)
         data = self.data_settings(task)
         dm = self.datamodule(partition, data.get("clips_per_class"))
@@ -222,8 +227,8 @@ def _synthesize(r: _Run) -> dict[str, Any]:
     want = r.geometry
     need = needed_checkpoints(r.cfg)
     clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})",
-                                   stage="autoencoder" if stage == "classifier_vae" else "classifier")
-            for stage in sorted(need & {"classifier", "classifier_robust", "classifier_vae"})}
+                                   stage="autoencoder" if stage.startswith("classifier_vae") else "classifier")
+            for stage in sorted(need & set(CLASSIFIERS))}
     caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
             for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
     vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides) if "vae" in need else None
@@ -260,7 +265,9 @@ def _synthesize(r: _Run) -> dict[str, Any]:
         settings["c3d_adv"] = (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
                                f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None
         if "classifier_vae" in spec["classifiers"]:
-            settings["c3d_vae_mix"] = float(clfs["classifier_vae"].hparams.get("generator_mix", 0.0))
+            hp = clfs["classifier_vae"].hparams
+            settings["c3d_vae_mix"], settings["c3d_vae_negatives"] = (float(hp.get(k, 0.0)) for k in ("generator_mix",
+                                                                                                      "negative_share"))
         if cae:
             hp = caes[cae].hparams
             settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))

@@ -93,6 +93,8 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         parts += [f"adversarially trained ({r['c3d_adv']})"] if r.get("c3d_adv") else []
         parts += [f"classifier_vae: the C3D trained further on clips of which {r['c3d_vae_mix']:.0%} are the clip VAE's "
                   f"reconstructions"] if r.get("c3d_vae_mix") else []
+        parts += [f"its batches {r['c3d_vae_negatives']:.0%} larger with synthesis's own videos as clips of no class "
+                  f"(negatives)"] if r.get("c3d_vae_negatives") else []
         parts += [f"jitter {r['jitter']}"] if r.get("jitter") else []
         parts += [f"TV {r['eta_tv']:g}"] if r.get("eta_tv") else []
         parts += [f"Langevin {r['langevin']:g}"] if r.get("langevin") else []

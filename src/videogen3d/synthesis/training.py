@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from videogen3d.synthesis.checkpoints import checkpoint_identity, load_classifier, load_vae, safe_load
-from videogen3d.synthesis.methods import needed_checkpoints
+from videogen3d.losses.synthesis import parse_targets
+from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
+                                              safe_load)
+from videogen3d.synthesis.methods import introspection, needed_checkpoints, synthesis_kwargs
+from videogen3d.synthesis.outputs import write_synthesis
+from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.utils.io import atomic_path
 
 if TYPE_CHECKING:
@@ -43,13 +50,16 @@ def _start_from(r: "_Run", init: str) -> Callable[[pl.LightningModule], None]:
     return prepare
 
 
-def train_classifier(r: "_Run", role: str, prepare: Callable[[pl.LightningModule], None] | None = None) -> Path:
+def train_classifier(r: "_Run", role: str, prepare: Callable[[pl.LightningModule], None] | None = None,
+                     task: DictConfig | None = None, reuse: bool = True) -> Path:
     """Train the C3D (``role="classifier"``, main partition), the robust C3D (``"classifier_robust"``,
     main partition, adversarial training with ``classifier.robust``'s settings), the VAE-domain C3D
-    (``"classifier_vae"``, see :func:`_train_vae_domain`) or the judge (``role="judge"``, judge partition)."""
-    if r.skip(role, r.task(role)):
+    (``"classifier_vae"``, see :func:`train_vae_domain`) or the judge (``role="judge"``, judge partition);
+    ``task`` replaces ``role``'s config, and ``reuse=False`` trains even where ``_Run.skip`` would reuse."""
+    task = r.task(role) if task is None else task
+    if reuse and r.skip(role, task):
         return r.ckpt(role)
-    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main", prepare)
+    model, trainer, dm = r.fit(role, "judge" if role == "judge" else "main", prepare, task)
     path = r.ckpt(role)
     trainer.test(model, datamodule=dm, verbose=False)
     report = {"test_acc": float(trainer.callback_metrics.get("test/acc", float("nan"))),
@@ -70,36 +80,102 @@ def train_autoencoder(r: "_Run") -> list[Path]:
         if not r.skip(stage, r.task(stage)):
             r.fit(stage, "main")
         paths.append(r.ckpt(stage))
-    if "classifier_vae" in need:
-        paths.append(train_vae_domain(r))
+    if need & {"classifier_vae", "classifier_vae_plain"}:
+        paths += train_vae_domain(r)
     return paths
 
 
-def train_vae_domain(r: "_Run") -> Path:
+def train_vae_domain(r: "_Run") -> list[Path]:
     """The VAE-domain C3D (ours): the ``classifier.vae_domain.init`` checkpoint's network, trained further
     (``classifier.vae_domain``) on main-partition clips of which ``generator_mix`` are replaced by the clip
-    VAE's reconstructions (:class:`videogen3d.tasks.classifier.VideoClassifier`). Trained in stage
-    autoencoder, after the clip VAE, since it needs both."""
-    start_from = _start_from(r, str(r.task("classifier_vae").init))
+    VAE's reconstructions (:class:`videogen3d.tasks.classifier.VideoClassifier`), with the clips of
+    ``classifier.vae_domain.negatives`` as negatives (no class) where set. Trained in stage autoencoder, after
+    the clip VAE, since it needs both.
+
+    With ``introspection.rounds`` (introspective negatives: Tu 2007; Lazarow et al. 2017; Lee et al. 2018), that
+    C3D is kept as ``classifier_vae_plain``; then each round, ``introspection.method`` makes videos of every
+    class guided by the VAE-domain C3D as it stands (the plain one first; ``negatives/round<k>/``), and the
+    C3D is trained again from ``init`` with all rounds' videos as negatives -> ``classifier_vae``."""
+    need = needed_checkpoints(r.cfg)
+    paths = []
+    if "classifier_vae_plain" in need:
+        paths.append(train_classifier(r, "classifier_vae_plain", _vae_domain_prepare(r, "classifier_vae_plain", [])))
+    if "classifier_vae" not in need:
+        return paths
+    intro, task = introspection(r.cfg), r.task("classifier_vae")
+    if intro is None:
+        return paths + [train_classifier(r, "classifier_vae", _vae_domain_prepare(r, "classifier_vae", []))]
+    if r.skip("classifier_vae", task):
+        return paths + [r.ckpt("classifier_vae")]
+    bank: list[torch.Tensor] = []
+    for k in range(1, int(intro["rounds"]) + 1):
+        bank.append(_negative_round(r, intro, k, "classifier_vae_plain" if k == 1 else "classifier_vae"))
+        with open_dict(task):  # a round's checkpoint records its round: an unfinished run's is never the last
+            task.introspection.round = k
+        train_classifier(r, "classifier_vae", _vae_domain_prepare(r, "classifier_vae", bank), task, reuse=False)
+    return paths + [r.ckpt("classifier_vae")]
+
+
+def _vae_domain_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Callable[[pl.LightningModule], None]:
+    """Load ``init``'s weights, render through the clip VAE, and take the negatives: ``bank`` (the introspective
+    rounds' videos) and ``classifier.vae_domain.negatives``'s file (not for the plain C3D)."""
+    task = r.task(stage)
+    start_from = _start_from(r, str(task.init))
 
     def prepare(model: pl.LightningModule) -> None:
         start_from(model)
         vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides)
         model.use_generator(lambda x: vae.to(x.device).net(x)[0])
-        negatives = r.task("classifier_vae").get("negatives")
+        negatives = list(bank)
+        if task.get("negatives"):
+            if not Path(str(task.negatives)).is_file():
+                raise FileNotFoundError(f"classifier.vae_domain.negatives={str(task.negatives)!r}: no such file (a "
+                                        f"videos.pt that python synth.py stage=synthesis writes)")
+            negatives.append(safe_load(str(task.negatives), "negative clips")["videos"])
         if negatives:
-            if not Path(str(negatives)).is_file():
-                raise FileNotFoundError(f"classifier.vae_domain.negatives={str(negatives)!r}: no such file (a videos.pt "
-                                        f"that python synth.py stage=synthesis writes)")
-            model.use_negatives(safe_load(str(negatives), "negative clips")["videos"])
+            model.use_negatives(torch.cat(negatives))
 
-    return train_classifier(r, "classifier_vae", prepare)
+    return prepare
 
 
-def negatives_identity(task) -> dict:
-    """``{"negatives": [path, size, mtime]}`` for a task with ``negatives`` (the VAE-domain C3D's negative clips),
-    recorded in its checkpoint's data settings so that another file trains it again; ``{}`` without."""
-    if not task.get("negatives"):
-        return {}
-    neg = Path(str(task.negatives))
-    return {"negatives": [str(neg)] + (checkpoint_identity(neg) if neg.is_file() else [])}
+def _negative_round(r: "_Run", intro: dict[str, Any], k: int, guide: str) -> torch.Tensor:
+    """Round ``k``'s negatives: ``intro["method"]``'s videos, ``videos_per_target`` of every class, with ``guide``
+    in classifier_vae's place, ``iterations`` steps, seed ``seed + k - 1``; written to ``negatives/round<k>/``."""
+    spec, t0 = intro["spec"], time.perf_counter()
+    kwargs = synthesis_kwargs(OmegaConf.to_container(r.cfg.synthesis, resolve=True), spec)
+    kwargs |= {"iterations": int(intro["iterations"]), "seed": int(intro.get("seed", 0)) + k - 1}
+    targets, names = parse_targets(["all"], r.class_names, int(intro["videos_per_target"]))
+    nets = [load_classifier(r.ckpt(guide if c == "classifier_vae" else c), r.geometry, overrides=r.overrides,
+                            what=f"C3D ({c})", stage="autoencoder" if c == "classifier_vae" else "classifier").net
+            for c in spec["classifiers"]]
+    cae = spec["autoencoder"] and load_autoencoder(r.ckpt(spec["autoencoder"]), r.geometry, overrides=r.overrides,
+                                                   what=f"tempCAE ({spec['autoencoder']})").net
+    vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides) if spec["latent"] else None
+    module = PixelSynthesis(nets, targets, r.geometry["clip_len"], r.geometry["frame_size"], tempcae=cae or None,
+                            generator=vae, **kwargs)
+    trainer = r.trainer(f"negatives_round{k}", max_steps=module.iterations, max_epochs=1, limit_val_batches=0,
+                        num_sanity_val_steps=0)
+    trainer.fit(module)
+    videos = module.synthesized().detach().float().cpu().clamp(-1, 1)
+    out = r.work_dir / "negatives" / f"round{k}"
+    write_synthesis(out, videos, names, targets, {"method": intro["method"], "guide": guide, "round": k,
+                    "seconds": round(time.perf_counter() - t0, 1)} | kwargs, r.class_names, mp4=False)
+    log.info("classifier_vae: introspective round %d of %d: %d negatives by %s guided by %s in %.1f s -> %s", k,
+             intro["rounds"], len(videos), intro["method"], guide, time.perf_counter() - t0, out / "grid.png")
+    return videos
+
+
+def negatives_identity(r: "_Run", task: DictConfig) -> dict:
+    """The VAE-domain C3D's negatives, recorded in its checkpoint's data settings so that other ones train it
+    again: ``negatives`` (the file's path, size and mtime) and ``introspection`` (the rounds' settings, the
+    method's definition and the plain C3D the rounds start from); ``{}`` for a task without either."""
+    out: dict[str, Any] = {}
+    if task.get("negatives"):
+        neg = Path(str(task.negatives))
+        out["negatives"] = [str(neg)] + (checkpoint_identity(neg) if neg.is_file() else [])
+    intro = introspection(r.cfg) if task.get("introspection") else None
+    if intro:
+        plain = r.ckpt("classifier_vae_plain")
+        out["introspection"] = intro | {"round": int(task.introspection.get("round", intro["rounds"])),
+                                        "plain": checkpoint_identity(plain) if plain.is_file() else None}
+    return out

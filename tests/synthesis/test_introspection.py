@@ -1,0 +1,95 @@
+"""Introspective rounds of the VAE-domain C3D (classifier.vae_domain.introspection, ours): best's own videos,
+made with the C3D as it stands, become its negatives, round after round, inside stage=all."""
+
+import logging
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from test_stages import _cfg
+
+from videogen3d.data.moving_objects import CLASS_NAMES
+from videogen3d.synthesis.methods import method_spec, needed_checkpoints, stage_checkpoints
+from videogen3d.synthesis.stages import run
+from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.utils.config import ConfigError
+
+ROUNDS = ["classifier.vae_domain.introspection.rounds=2", "classifier.vae_domain.introspection.iterations=2",
+          "classifier.vae_domain.introspection.videos_per_target=1", "classifier.vae_domain.module.negative_share=0.25",
+          "stage=all", "synthesis.methods=[best,best_no_negatives]"]
+
+
+def _ckpt(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of_them(tmp_path, caplog, monkeypatch):
+    banks = []
+    use = VideoClassifier.use_negatives
+    monkeypatch.setattr(VideoClassifier, "use_negatives", lambda self, v: (banks.append(v.clone()), use(self, v))[1])
+    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
+        run(_cfg(tmp_path, *ROUNDS))
+    work = tmp_path / "work"
+    k = len(CLASS_NAMES)
+    rounds = [_ckpt(work / "negatives" / f"round{i}" / "videos.pt") for i in (1, 2)]
+    assert [r["settings"]["guide"] for r in rounds] == ["classifier_vae_plain", "classifier_vae"]
+    assert [(r["settings"]["seed"], r["settings"]["iterations"]) for r in rounds] == [(100, 2), (101, 2)]
+    assert [r["names"] for r in rounds] == [list(CLASS_NAMES)] * 2
+    assert all(r["videos"].shape == (k, 3, 8, 24, 32) for r in rounds)
+    assert not torch.allclose(rounds[0]["videos"], rounds[1]["videos"])
+    # round 1 trains on its own videos, round 2 on both rounds' (the plain C3D on none)
+    assert [len(b) for b in banks] == [k, 2 * k]
+    assert torch.equal(banks[0], rounds[0]["videos"]) and torch.equal(banks[1], torch.cat([r["videos"] for r in rounds]))
+    assert "introspective round 2 of 2: 11 negatives by best guided by classifier_vae" in caplog.text
+    plain, final = _ckpt(work / "checkpoints" / "classifier_vae_plain.ckpt"), _ckpt(work / "checkpoints" / "classifier_vae.ckpt")
+    assert (plain["hyper_parameters"]["negative_share"], final["hyper_parameters"]["negative_share"]) == (0.0, 0.25)
+    assert any(not torch.equal(plain["state_dict"][n], t) for n, t in final["state_dict"].items() if t.is_floating_point())
+    # the ablation row is synthesised with the plain C3D, best with the final one
+    evaluation = (work / "evaluation.json").read_text()
+    assert "best_no_negatives" in evaluation
+    spec = method_spec(_cfg(tmp_path, *ROUNDS), "best_no_negatives")
+    assert spec["classifiers"] == ["classifier_robust", "classifier_vae_plain"] and spec["ablate"] == ["negatives"]
+
+    banks.clear()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
+        run(_cfg(tmp_path, *ROUNDS))  # the same settings: nothing trained again
+    assert "classifier_vae: reusing" in caplog.text and "classifier_vae_plain: reusing" in caplog.text
+    assert "introspective round" not in caplog.text and banks == []
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
+        run(_cfg(tmp_path, *ROUNDS, "classifier.vae_domain.introspection.seed=7"))  # other negatives
+    assert "classifier_vae_plain: reusing" in caplog.text
+    assert "classifier_vae.ckpt was built with other settings (introspection" in caplog.text
+    assert _ckpt(work / "negatives" / "round2" / "videos.pt")["settings"]["seed"] == 8
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["classifier.vae_domain.module.negative_share=0.0"],
+     r"introspection\.rounds=2 needs classifier\.vae_domain\.module\.negative_share > 0"),
+    (["classifier.vae_domain.introspection.method=pixel_best"],
+     r"introspection\.method='pixel_best' does not use classifier_vae"),
+    (["classifier.vae_domain.introspection.iterations=0"], r"introspection\.iterations=0; expected a whole number"),
+    (["classifier.vae_domain.introspection.method=nothing"], r"synthesis method 'nothing' is not defined"),
+])
+def test_bad_rounds_are_refused_before_anything_trains(tmp_path, extra, match):
+    with pytest.raises(ConfigError, match=match):
+        run(_cfg(tmp_path, *ROUNDS, *extra))
+    assert not (tmp_path / "work" / "checkpoints").exists()
+
+
+def test_rounds_need_the_plain_c3d_and_what_their_method_uses():
+    cfg = OmegaConf.create({"classifier": {"vae_domain": {"init": "classifier", "module": {"negative_share": 0.25},
+                                                          "introspection": {"rounds": 0, "method": "best",
+                                                                            "iterations": 3, "videos_per_target": 1}}},
+                            "synthesis": {"methods": ["best"], "method_defs": {
+                                "best": {"classifiers": ["classifier_robust", "classifier_vae"], "latent": "vae",
+                                         "prior": "norm"},
+                                "best_no_negatives": {"base": "best", "ablate": ["negatives"]}}}})
+    assert needed_checkpoints(cfg) == {"classifier", "classifier_robust", "classifier_vae", "vae"}
+    cfg.classifier.vae_domain.introspection.rounds = 2
+    assert needed_checkpoints(cfg) == {"classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "vae"}
+    assert stage_checkpoints(cfg, "autoencoder") == ["classifier_vae", "classifier_vae_plain", "vae"]
+    cfg.classifier.vae_domain.introspection.rounds = 0
+    cfg.synthesis.methods = ["best_no_negatives"]  # the ablation alone: the plain C3D, trained as classifier_vae was
+    assert needed_checkpoints(cfg) == {"classifier", "classifier_robust", "classifier_vae_plain", "vae"}
