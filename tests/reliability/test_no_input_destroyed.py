@@ -125,3 +125,6 @@ def test_the_hydra_run_dir_guard_stops_before_hydra_writes(tmp_path):
         RunDirGuard().on_run_start(cfg)
     cfg.ckpt_path = str(run / "checkpoints" / "last.ckpt")
     RunDirGuard().on_run_start(cfg)  # resuming that folder's run
+    synth = OmegaConf.create({"hydra": {"run": {"dir": str(run)}}})  # synth.py: no ckpt_path, no resume to offer
+    with pytest.raises(SystemExit, match=r"^synth\.py: error: .*already holds a run.*leave hydra\.run\.dir out"):
+        RunDirGuard().on_run_start(synth)

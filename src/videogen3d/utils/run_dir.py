@@ -88,7 +88,8 @@ class RunDirGuard(Callback):
         try:
             self.check(config)
         except ConfigError as err:
-            raise SystemExit(f"train.py: error: {err}") from None
+            program = "train.py" if "ckpt_path" in config else "synth.py"
+            raise SystemExit(f"{program}: error: {err}") from None
 
     def check(self, config: DictConfig) -> None:
         """Raise ``ConfigError`` for a folder holding another run; keep the ``.hydra`` files of a resumed one."""
@@ -102,9 +103,10 @@ class RunDirGuard(Callback):
         if ckpt and folder.resolve() in Path(str(ckpt)).resolve().parents:
             keep_hydra_files(folder)
             return
+        way = (f"resume it with ckpt_path={folder / 'checkpoints' / 'last.ckpt'}" if "ckpt_path" in config else
+               "leave hydra.run.dir out (synth.py keeps its checkpoints in work_dir, which a new run reuses)")
         raise ConfigError(f"hydra.run.dir {str(folder)!r} already holds a run "
-                          f"({', '.join(str(p.relative_to(folder)) for p in held)}); pick another folder or resume "
-                          f"it with ckpt_path={folder / 'checkpoints' / 'last.ckpt'}")
+                          f"({', '.join(str(p.relative_to(folder)) for p in held)}); pick another folder or {way}")
 
 
 def keep_hydra_files(folder: Path) -> Path | None:
