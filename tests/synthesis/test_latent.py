@@ -309,18 +309,19 @@ def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, t
     assert resolve_method(defs, "best_no_candidates")["candidates"] == 1
 
 
-def _inputs_seen(net: nn.Module):
-    """A list that collects every input ``net`` sees, and the hook to remove."""
+def _recorded_batch(net: nn.Module, n: int):
+    """A batch of ``n`` random clips labelled 0..n-1, and a list that collects every input ``net`` sees (with the
+    hook to remove)."""
     seen: list[torch.Tensor] = []
-    return seen, net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    hook = net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.rand(n, 3, 8, 24, 32) * 2 - 1
+    return x, {"target": x, "label": torch.arange(n)}, seen, hook
 
 
 def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifier):
     from videogen3d.tasks.classifier import VideoClassifier
     net = tiny_classifier.net
-    seen, hook = _inputs_seen(net)
-    x = torch.rand(6, 3, 8, 24, 32) * 2 - 1
-    batch = {"target": x, "label": torch.arange(6)}
+    x, batch, seen, hook = _recorded_batch(net, 6)
     mixed = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), generator_mix=1.0, role="classifier_vae")
     with pytest.raises(ValueError, match=r"classifier_vae: generator_mix=1.0 needs a generator"):
         mixed.training_step(batch, 0)
@@ -351,9 +352,7 @@ def test_vae_domain_classifier_trains_on_the_generators_renderings(tiny_classifi
 def test_negatives_join_each_training_batch_with_a_uniform_target(tiny_classifier):
     from videogen3d.tasks.classifier import VideoClassifier
     net = tiny_classifier.net
-    seen, hook = _inputs_seen(net)
-    x = torch.rand(8, 3, 8, 24, 32) * 2 - 1
-    batch = {"target": x, "label": torch.arange(8)}
+    x, batch, seen, hook = _recorded_batch(net, 8)
     model = VideoClassifier(net, CLASS_NAMES, 8, (24, 32), negative_share=0.25, role="classifier_vae")
     with pytest.raises(ValueError, match=r"classifier_vae: negative_share=0.25 needs negative clips"):
         model.training_step(batch, 0)

@@ -41,20 +41,20 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from videogen3d.data.noise import check_corruption, describe_corruption
+from videogen3d.data.noise import check_corruption
 from videogen3d.data.video_io import write_png
 from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_settings, checkpoint_identity,
-                                              describe_geometry, load_autoencoder, load_classifier, load_vae, safe_load, save_checkpoint,
+                                              describe_geometry, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_multi_reference, real_reference
-from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints, stage_checkpoints,
-                                          synthesis_kwargs, synthesis_methods)
-from videogen3d.losses.synthesis import parse_targets, primary_labels
-from videogen3d.synthesis.outputs import load_synthesis, write_synthesis
+from videogen3d.synthesis.methods import method_spec, stage_checkpoints, synthesis_kwargs, synthesis_methods
+from videogen3d.losses.synthesis import primary_labels
+from videogen3d.synthesis.outputs import load_synthesis
+from videogen3d.synthesis.synthesize import synthesize
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
-from videogen3d.tasks.synthesis import PixelSynthesis, check_settings
+from videogen3d.tasks.synthesis import check_settings
 from videogen3d.utils.config import ConfigError
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -221,75 +221,6 @@ class _Run:
         return model, trainer, dm
 
 
-def _synthesize(r: _Run) -> dict[str, Any]:
-    scfg = r.cfg.synthesis
-    methods = synthesis_methods(r.cfg)
-    want = r.geometry
-    need = needed_checkpoints(r.cfg)
-    clfs = {stage: load_classifier(r.ckpt(stage), want, overrides=r.overrides, what=f"C3D ({stage})",
-                                   stage="autoencoder" if stage.startswith("classifier_vae") else "classifier")
-            for stage in sorted(need & set(CLASSIFIERS))}
-    caes = {stage: load_autoencoder(r.ckpt(stage), want, overrides=r.overrides, what=f"tempCAE ({stage})")
-            for stage in sorted(need & {"autoencoder", "autoencoder_dae"})}
-    vae = load_vae(r.ckpt("vae"), want, overrides=r.overrides) if "vae" in need else None
-    targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
-    if scfg.get("multi_targets"):
-        mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
-        targets, names = torch.cat([targets, mt]), names + mn
-    files = {}
-    for method in methods:
-        spec = method_spec(r.cfg, method)
-        kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
-        cae, latent = spec["autoencoder"], spec.get("latent")
-        out_dir = r.work_dir / "synthesis" / method
-        key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
-                          "ckpts": {c: checkpoint_identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
-                         sort_keys=True, default=str)
-        if _reusable(r, out_dir / "videos.pt", key):
-            log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
-                     method, out_dir)
-            files[method] = {"record": str(out_dir / "videos.pt")}
-            continue
-        module = PixelSynthesis([clfs[c].net for c in spec["classifiers"]], targets, want["clip_len"],
-                                want["frame_size"], tempcae=caes[cae].net if cae else None,
-                                generator=vae if latent else None, **kwargs)
-        trainer = r.trainer(f"synthesis_{method}", max_steps=module.iterations, max_epochs=1,
-                            limit_val_batches=0, num_sanity_val_steps=0)
-        t0 = time.perf_counter()
-        trainer.fit(module)
-        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name, "label": spec.get("label"),
-                                        "ablates": spec.get("ablate"), "classifier_ckpts": spec["classifiers"],
-                                        "seconds": round(time.perf_counter() - t0, 1)}
-        first = clfs[spec["classifiers"][0]].hparams
-        settings["c3d_noise"] = describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0))
-        settings["c3d_adv"] = (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
-                               f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None
-        if "classifier_vae" in spec["classifiers"]:
-            hp = clfs["classifier_vae"].hparams
-            settings["c3d_vae_mix"], settings["c3d_vae_negatives"] = (float(hp.get(k, 0.0)) for k in ("generator_mix",
-                                                                                                      "negative_share"))
-        if cae:
-            hp = caes[cae].hparams
-            settings["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
-        if latent:
-            hp = vae.hparams
-            settings["vae"] = {"latent_dim": vae.latent_dim, "beta": float(hp.beta),
-                               "foreground_weight": float(hp.get("foreground_weight", 0.0))}
-        settings["reuse_key"] = key
-        files[method] = write_synthesis(out_dir, module.synthesized(), names, targets, settings,
-                                        r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
-        log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
-                 files[method]["grid"])
-    return files
-
-
-def _reusable(r: _Run, record: Path, key: str) -> bool:
-    """In ``stage=all`` / ``stage=methods`` without ``retrain``: the videos at ``record`` were made with ``key``."""
-    if r.cfg.stage not in ("all", "methods") or r.cfg.retrain or not record.is_file():
-        return False
-    return safe_load(record, "synthesized videos").get("settings", {}).get("reuse_key") == key
-
-
 def _evaluate(r: _Run) -> dict[str, Any]:
     judge = load_classifier(r.ckpt("judge"), r.geometry, what="judge", stage="judge", overrides=r.overrides)
     dm = r.datamodule("judge")
@@ -366,7 +297,7 @@ def _build_every_module(r: _Run) -> None:
     scfg = OmegaConf.to_container(r.cfg.synthesis, resolve=True)
     for method in synthesis_methods(r.cfg):
         spec = method_spec(r.cfg, method)
-        try:  # the check PixelSynthesis itself makes, on the settings _synthesize will pass it
+        try:  # the check PixelSynthesis itself makes, on the settings synthesize will pass it
             check_settings(tempcae=spec["autoencoder"] is not None, generator=spec["latent"] is not None,
                            **synthesis_kwargs(scfg, spec))
         except ValueError as e:
@@ -380,7 +311,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
         raise ValueError(f"stage={stage!r} is unknown; expected one of {list(STAGES)}")
     r = _Run(cfg, overrides)
     steps = {"classifier": lambda: train_classifiers(r), "autoencoder": lambda: train_autoencoder(r),
-             "judge": lambda: train_classifier(r, "judge"), "synthesis": lambda: _synthesize(r),
+             "judge": lambda: train_classifier(r, "judge"), "synthesis": lambda: synthesize(r),
              "evaluate": lambda: _evaluate(r), "table": lambda: _table(r)}
     if stage not in ("all", "methods"):
         return steps[stage]()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,11 +15,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.losses.synthesis import parse_targets
-from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
-                                              safe_load)
+from videogen3d.synthesis.checkpoints import checkpoint_identity, load_classifier, load_vae, safe_load
 from videogen3d.synthesis.methods import introspection, needed_checkpoints, synthesis_kwargs
 from videogen3d.synthesis.outputs import write_synthesis
-from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.synthesis.synthesize import Networks, optimise
 from videogen3d.utils.io import atomic_path
 
 if TYPE_CHECKING:
@@ -141,27 +139,17 @@ def _vae_domain_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Call
 def _negative_round(r: "_Run", intro: dict[str, Any], k: int, guide: str) -> torch.Tensor:
     """Round ``k``'s negatives: ``intro["method"]``'s videos, ``videos_per_target`` of every class, with ``guide``
     in classifier_vae's place, ``iterations`` steps, seed ``seed + k - 1``; written to ``negatives/round<k>/``."""
-    spec, t0 = intro["spec"], time.perf_counter()
+    spec = intro["spec"]
     kwargs = synthesis_kwargs(OmegaConf.to_container(r.cfg.synthesis, resolve=True), spec)
     kwargs |= {"iterations": int(intro["iterations"]), "seed": int(intro.get("seed", 0)) + k - 1}
     targets, names = parse_targets(["all"], r.class_names, int(intro["videos_per_target"]))
-    nets = [load_classifier(r.ckpt(guide if c == "classifier_vae" else c), r.geometry, overrides=r.overrides,
-                            what=f"C3D ({c})", stage="autoencoder" if c == "classifier_vae" else "classifier").net
-            for c in spec["classifiers"]]
-    cae = spec["autoencoder"] and load_autoencoder(r.ckpt(spec["autoencoder"]), r.geometry, overrides=r.overrides,
-                                                   what=f"tempCAE ({spec['autoencoder']})").net
-    vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides) if spec["latent"] else None
-    module = PixelSynthesis(nets, targets, r.geometry["clip_len"], r.geometry["frame_size"], tempcae=cae or None,
-                            generator=vae, **kwargs)
-    trainer = r.trainer(f"negatives_round{k}", max_steps=module.iterations, max_epochs=1, limit_val_batches=0,
-                        num_sanity_val_steps=0)
-    trainer.fit(module)
+    module, seconds = optimise(r, Networks(r), spec, kwargs, targets, f"negatives_round{k}", {"classifier_vae": guide})
     videos = module.synthesized().detach().float().cpu().clamp(-1, 1)
     out = r.work_dir / "negatives" / f"round{k}"
     write_synthesis(out, videos, names, targets, {"method": intro["method"], "guide": guide, "round": k,
-                    "seconds": round(time.perf_counter() - t0, 1)} | kwargs, r.class_names, mp4=False)
+                    "seconds": seconds} | kwargs, r.class_names, mp4=False)
     log.info("classifier_vae: introspective round %d of %d: %d negatives by %s guided by %s in %.1f s -> %s", k,
-             intro["rounds"], len(videos), intro["method"], guide, time.perf_counter() - t0, out / "grid.png")
+             intro["rounds"], len(videos), intro["method"], guide, seconds, out / "grid.png")
     return videos
 
 

@@ -1,0 +1,135 @@
+"""Stage synthesis of :mod:`videogen3d.synthesis.stages`: each method of ``synthesis.methods`` optimised from
+its checkpoints (:class:`videogen3d.tasks.synthesis.PixelSynthesis`), its videos written to
+``synthesis/<method>/``. :func:`optimise` is the one way a method's videos are made, also for the VAE-domain
+C3D's introspective negatives (:mod:`videogen3d.synthesis.training`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from videogen3d.data.noise import describe_corruption
+from videogen3d.losses.synthesis import parse_targets
+from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
+                                              safe_load)
+from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints, synthesis_kwargs,
+                                          synthesis_methods)
+from videogen3d.synthesis.outputs import write_synthesis
+from videogen3d.tasks.synthesis import PixelSynthesis
+
+if TYPE_CHECKING:
+    from videogen3d.synthesis.stages import _Run
+
+__all__ = ["Networks", "optimise", "synthesize"]
+
+log = logging.getLogger("videogen3d.synthesis.stages")
+
+
+class Networks:
+    """The trained networks that synthesis uses, each loaded once from its checkpoint (a C3D, a tempCAE or
+    the clip VAE, by checkpoint name); a missing one is the loader's error naming the stage that makes it."""
+
+    def __init__(self, r: "_Run") -> None:
+        self.r = r
+        self._loaded: dict[str, pl.LightningModule] = {}
+
+    def __getitem__(self, stage: str) -> pl.LightningModule:
+        if stage not in self._loaded:
+            r = self.r
+            if stage in CLASSIFIERS:
+                self._loaded[stage] = load_classifier(r.ckpt(stage), r.geometry, overrides=r.overrides,
+                                                      what=f"C3D ({stage})", stage="autoencoder"
+                                                      if stage.startswith("classifier_vae") else "classifier")
+            elif stage == "vae":
+                self._loaded[stage] = load_vae(r.ckpt(stage), r.geometry, overrides=r.overrides)
+            else:
+                self._loaded[stage] = load_autoencoder(r.ckpt(stage), r.geometry, overrides=r.overrides,
+                                                       what=f"tempCAE ({stage})")
+        return self._loaded[stage]
+
+
+def optimise(r: "_Run", nets: Networks, spec: dict[str, Any], kwargs: dict[str, Any], targets: torch.Tensor,
+             name: str, guides: dict[str, str] | None = None) -> tuple[PixelSynthesis, float]:
+    """Make the videos of method ``spec`` (with PixelSynthesis ``kwargs``) for ``targets``; ``guides`` puts
+    another classifier checkpoint in one's place. Returns the fitted module and its wall seconds."""
+    classifiers = [(guides or {}).get(c, c) for c in spec["classifiers"]]
+    cae, latent = spec["autoencoder"], spec.get("latent")
+    module = PixelSynthesis([nets[c].net for c in classifiers], targets, r.geometry["clip_len"],
+                            r.geometry["frame_size"], tempcae=nets[cae].net if cae else None,
+                            generator=nets[latent] if latent else None, **kwargs)
+    trainer = r.trainer(name, max_steps=module.iterations, max_epochs=1, limit_val_batches=0, num_sanity_val_steps=0)
+    t0 = time.perf_counter()
+    trainer.fit(module)
+    return module, round(time.perf_counter() - t0, 1)
+
+
+def synthesize(r: "_Run") -> dict[str, Any]:
+    """Every method of ``synthesis.methods`` for ``synthesis.targets`` (+ ``multi_targets``), ``videos_per_target``
+    each, written to ``synthesis/<method>/``; videos made with the same settings and checkpoints are reused in
+    ``stage=all`` / ``stage=methods`` (``retrain=true`` makes them again)."""
+    scfg = r.cfg.synthesis
+    nets = Networks(r)
+    need = needed_checkpoints(r.cfg)  # every one loaded before the first method, in the order the stages make them
+    for stage in sorted(need & set(CLASSIFIERS)) + sorted(need & {"autoencoder", "autoencoder_dae"}) + sorted(need & {"vae"}):
+        nets[stage]
+    targets, names = parse_targets(list(scfg.targets), r.class_names, int(scfg.videos_per_target))
+    if scfg.get("multi_targets"):
+        mt, mn = parse_targets(list(scfg.multi_targets), r.class_names, int(scfg.videos_per_target))
+        targets, names = torch.cat([targets, mt]), names + mn
+    files = {}
+    for method in synthesis_methods(r.cfg):
+        spec = method_spec(r.cfg, method)
+        kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
+        cae, latent = spec["autoencoder"], spec.get("latent")
+        out_dir = r.work_dir / "synthesis" / method
+        key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
+                          "ckpts": {c: checkpoint_identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
+                         sort_keys=True, default=str)
+        if _reusable(r, out_dir / "videos.pt", key):
+            log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
+                     method, out_dir)
+            files[method] = {"record": str(out_dir / "videos.pt")}
+            continue
+        module, seconds = optimise(r, nets, spec, kwargs, targets, f"synthesis_{method}")
+        settings = module.settings() | {"method": method, "scale": r.cfg.scale_name, "label": spec.get("label"),
+                                        "ablates": spec.get("ablate"), "classifier_ckpts": spec["classifiers"],
+                                        "seconds": seconds} | _networks_described(nets, spec)
+        settings["reuse_key"] = key
+        files[method] = write_synthesis(out_dir, module.synthesized(), names, targets, settings,
+                                        r.class_names, fps=float(scfg.fps), mp4=bool(scfg.mp4))
+        log.info("synthesis %s: %d videos in %.1f s -> %s", method, len(names), settings["seconds"],
+                 files[method]["grid"])
+    return files
+
+
+def _networks_described(nets: Networks, spec: dict[str, Any]) -> dict[str, Any]:
+    """How the method's networks were trained, for the table's notes."""
+    first = nets[spec["classifiers"][0]].hparams
+    out = {"c3d_noise": describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0)),
+           "c3d_adv": (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
+                       f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None}
+    if "classifier_vae" in spec["classifiers"]:
+        hp = nets["classifier_vae"].hparams
+        out["c3d_vae_mix"], out["c3d_vae_negatives"] = (float(hp.get(k, 0.0)) for k in ("generator_mix", "negative_share"))
+    if spec["autoencoder"]:
+        hp = nets[spec["autoencoder"]].hparams
+        out["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
+    if spec.get("latent"):
+        vae = nets[spec["latent"]]
+        out["vae"] = {"latent_dim": vae.latent_dim, "beta": float(vae.hparams.beta),
+                      "foreground_weight": float(vae.hparams.get("foreground_weight", 0.0))}
+    return out
+
+
+def _reusable(r: "_Run", record: Path, key: str) -> bool:
+    """In ``stage=all`` / ``stage=methods`` without ``retrain``: the videos at ``record`` were made with ``key``."""
+    if r.cfg.stage not in ("all", "methods") or r.cfg.retrain or not record.is_file():
+        return False
+    return safe_load(record, "synthesized videos").get("settings", {}).get("reuse_key") == key
