@@ -18,7 +18,7 @@ from videogen3d.synthesis.outputs import write_synthesis
 K = len(CLASS_NAMES)
 
 
-@pytest.mark.parametrize("net", [readers.FramesReader, readers.FactorisedReader])
+@pytest.mark.parametrize("net", [readers.FramesReader, readers.FactorisedReader, readers.Conv3DReader])
 def test_reader_architectures_map_clips_to_class_logits_and_differ_from_the_pipelines(net):
     m = net(K, 8, (16, 16))
     out = m(torch.rand(3, 3, 8, 16, 16) * 2 - 1)

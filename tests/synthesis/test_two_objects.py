@@ -143,3 +143,40 @@ def test_layout_places_a_multi_label_videos_layers_apart_only_in_the_output(tiny
     for bad in (-0.1, 1.5, float("nan"), True, "wide"):
         with pytest.raises(ValueError, match=r"synthesis layout=.* must be a number in \[0, 1\]"):
             PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layout=bad, **kw)
+
+
+def test_a_pair_guide_reads_the_composite_of_a_layered_video_and_nothing_else(tiny_classifier, tiny_vae):
+    """pair_classifier: the composite share of a multi-label video's term is the two-object C3D's error toward
+    both labels; the layers keep the ensemble's; single-label videos do not see it (same steps, same bytes)."""
+    import copy
+
+    from videogen3d.losses.synthesis import target_error
+
+    targets, _ = parse_targets(["car_right+rocket_up", "ship_left"], CLASS_NAMES)
+    pair = copy.deepcopy(tiny_classifier.net)
+    with torch.no_grad():  # another network than the ensemble's, so that its reading differs
+        for p in pair.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(1)) * 0.5)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=6,
+              seed=0, layers=True)
+    terms, made = {}, {}
+    for name, guide, w in (("layers", None, 0.0), ("ensemble", None, 0.5), ("pair", pair, 0.5), ("pair0", pair, 0.0)):
+        m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), composite_weight=w, pair_classifier=guide, **kw)
+        m.eval()
+        with torch.no_grad():
+            terms[name] = m.losses()["l_c3d"]
+            if name == "pair":
+                read = target_error(pair(m.current_video()), targets)
+        assert m.settings()["pair_classifier"] is (True if guide is not None else None)
+        trainer = __import__("pytorch_lightning").Trainer(max_steps=6, max_epochs=1, logger=False, enable_checkpointing=False,
+                                                          enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(m)
+        made[name] = m.synthesized()
+        if guide is not None:  # frozen, kept in eval mode through fit()
+            assert not pair.training and all(not p.requires_grad for p in pair.parameters())
+    assert torch.allclose(terms["pair"][0], (terms["layers"][0] + read[0]) / 2, atol=1e-5)  # half the two-object C3D
+    assert not torch.isclose(terms["pair"][0], terms["ensemble"][0], atol=1e-4)  # not the ensemble's reading
+    assert torch.equal(terms["pair0"], terms["layers"])  # composite_weight 0: the guide has no share
+    assert torch.equal(terms["pair"][1], terms["layers"][1])  # the single-label video's term is the ensemble's
+    assert torch.equal(made["pair"][1], made["layers"][1])  # ... and its bytes after the steps
+    assert not torch.equal(made["pair"][0], made["layers"][0])  # the multi-label video moved with the guide

@@ -37,7 +37,8 @@ CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "chec
                "autoencoder_dae": "checkpoints/autoencoder_dae.ckpt", "judge": "checkpoints/judge.ckpt",
                "classifier_robust": "checkpoints/classifier_robust.ckpt", "vae": "checkpoints/vae.ckpt",
                "classifier_vae": "checkpoints/classifier_vae.ckpt",
-               "classifier_vae_plain": "checkpoints/classifier_vae_plain.ckpt"}
+               "classifier_vae_plain": "checkpoints/classifier_vae_plain.ckpt",
+               "classifier_pair": "checkpoints/classifier_pair.ckpt"}
 
 
 def safe_load(path: str | os.PathLike, what: str) -> Any:

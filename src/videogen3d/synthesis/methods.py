@@ -5,7 +5,9 @@ A definition holds
 - ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
   (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
   ``classifier_robust``, ``classifier_vae``: the VAE-domain C3D; several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
-  (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels;
+  (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels; ``pair_guide``:
+  the C3D checkpoint (``classifier_pair``, trained on two-object clips) that reads the composite of a multi-label
+  video's layers for its ``composite_weight`` share, or absent / null for the ensemble itself;
 - any :class:`videogen3d.tasks.synthesis.PixelSynthesis` setting (``optimizer``, ``lr``,
   ``iterations``, ``eta_*``, ``jitter``, ``eta_tv``, ``coarse_factor``, ``langevin``, ...), which
   replaces the global ``synthesis.<key>`` for this method only;
@@ -26,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from videogen3d.utils.config import ConfigError
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
+           "check_pair_guide",
            "introspection", "needed_checkpoints", "stage_checkpoints"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
@@ -33,10 +36,10 @@ SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iter
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
                   "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout",
                   "candidates", "select_at")
-_META = ("label", "prior", "autoencoder", "classifiers", "latent", "base", "ablate")
+_META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide", "base", "ablate")
 
 
-CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain")
+CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "classifier_pair")
 
 
 def _swap(old: str, new: str):
@@ -65,6 +68,7 @@ ABLATIONS = {
     "layers": lambda s: s.update(layers=False),               # one code for a multi-label target too
     "layout": lambda s: s.update(layout=0.0),                 # layers left where their codes put them
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
+    "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
 }
 
 
@@ -105,6 +109,11 @@ def resolve_method(defs: dict[str, Any], name: str, _seen: tuple[str, ...] = ())
         if c not in CLASSIFIERS:
             raise ConfigError(f"synthesis.method_defs.{name}.classifiers names {c!r}; expected one of {list(CLASSIFIERS)}")
     spec.setdefault("latent", None)
+    spec.setdefault("pair_guide", None)
+    if spec["pair_guide"] is not None:
+        if spec["pair_guide"] not in CLASSIFIERS:
+            raise ConfigError(f"synthesis.method_defs.{name}.pair_guide={spec['pair_guide']!r}; expected one of "
+                              f"{list(CLASSIFIERS)} (classifier_pair: the C3D of two-object clips) or null")
     if spec["latent"] not in (None, "vae"):
         raise ConfigError(f"synthesis.method_defs.{name}.latent={spec['latent']!r}; expected 'vae' (the clip VAE's "
                          f"code) or null (pixels)")
@@ -121,6 +130,16 @@ def synthesis_kwargs(global_cfg: dict[str, Any], spec: dict[str, Any]) -> dict[s
     kwargs["method"] = "ours" if spec["prior"] == "tempcae" else "comparison"
     kwargs["iterations"] = int(kwargs.get("iterations", 1))
     return kwargs
+
+
+def check_pair_guide(name: str, spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """A ``pair_guide`` reads the composite of a multi-label video's layers: refused (a :class:`ConfigError`
+    naming the method) unless the method synthesises through the clip VAE with ``layers`` and a composite term."""
+    if spec.get("pair_guide") and not (spec.get("latent") == "vae" and kwargs.get("layers")
+                                       and float(kwargs.get("composite_weight") or 0.0) > 0):
+        raise ConfigError(f"synthesis.method_defs.{name}.pair_guide={spec['pair_guide']!r} reads the composite of "
+                          f"a multi-label video's layers: it needs latent: vae, layers: true and composite_weight > 0 "
+                          f"(got {spec.get('latent')!r}, {kwargs.get('layers')!r}, {kwargs.get('composite_weight')!r})")
 
 
 def synthesis_methods(cfg: DictConfig) -> list[str]:
@@ -140,7 +159,7 @@ def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
 
 
 def _uses(spec: dict[str, Any]) -> set[str]:
-    return set(spec["classifiers"]) | {m for m in (spec["autoencoder"], spec.get("latent")) if m}
+    return set(spec["classifiers"]) | {m for m in (spec["autoencoder"], spec.get("latent"), spec.get("pair_guide")) if m}
 
 
 def introspection(cfg: DictConfig) -> dict[str, Any] | None:
@@ -176,11 +195,11 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
     if intro:
         need |= {"classifier_vae_plain"} | _uses(intro["spec"])
     for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain"),
-                          ("classifier_vae_plain", "vae_domain")):
+                          ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair")):
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")
         if ckpt in need and init:  # trained on from that checkpoint's weights
             need |= {str(init)}
-    if need & {"classifier_vae", "classifier_vae_plain"}:  # it trains on the clip VAE's reconstructions
+    if need & {"classifier_vae", "classifier_vae_plain", "classifier_pair"}:  # they train on the clip VAE's reconstructions
         need |= {"vae"}
     return need
 
@@ -190,5 +209,5 @@ def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
     if stage == "judge":
         return ["judge"]
     made = (("classifier", "classifier_robust") if stage == "classifier"
-            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain"))
+            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain", "classifier_pair"))
     return sorted(needed_checkpoints(cfg) & set(made))

@@ -11,14 +11,16 @@ pipeline renders seed 0), with the :class:`~videogen3d.tasks.classifier.VideoCla
 - ``check2``: a factorised (2+1)D CNN with instance norm and max pooling over time (:class:`FactorisedReader`),
   seed 9;
 - ``check3``: ``check2``'s architecture trained with two-object composites (``composite_mix`` 0.5, as the judge),
-  seed 11, the one reader of multi-label videos (both labels in its top 2).
+  seed 11, a reader of multi-label videos (both labels in its top 2);
+- ``check4``: a plain 3D CNN with group norm and global max pooling (:class:`Conv3DReader`), trained with two-object
+  composites as ``check3``, seed 13: the second reader of multi-label videos.
 
-Each is tested on clips of its own test seed; ``check3`` also on real two-object clips of every class pair
+Each is tested on clips of its own test seed; ``check3`` and ``check4`` also on real two-object clips of every class pair
 (:func:`read_real_pairs`, seed 8), the reference for its multi-label figure. ``score`` reads the single-label videos of ``videos.pt`` files
-(accuracy, mean p(target), the classes missed and what they were called) and, for ``check3``, the multi-label
+(accuracy, mean p(target), the classes missed and what they were called) and, for ``check3`` and ``check4``, the multi-label
 ones::
 
-    python -m videogen3d.synthesis.readers train --out logs/readers          # ~6 min on a 2-core CPU
+    python -m videogen3d.synthesis.readers train --out logs/readers          # ~13 min on a 2-core CPU
     python -m videogen3d.synthesis.readers score --readers logs/readers logs/synth/cpu/synthesis/best/videos.pt
 
 The frame size and clip length are the cpu scale's unless ``--frame-size H W`` and ``--clip-len T`` say
@@ -48,7 +50,7 @@ from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
-__all__ = ["FramesReader", "FactorisedReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos", "main"]
+__all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos", "main"]
 
 
 class FramesReader(nn.Module):
@@ -99,6 +101,28 @@ class FactorisedReader(nn.Module):
         return self.head(self.drop(self.features(x)))
 
 
+class Conv3DReader(nn.Module):
+    """check4: three 3x3x3 convolutions with group norm and ReLU (32-64-128 channels; max pooling, the first over
+    space only), global max pooling, one linear layer."""
+
+    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
+        super().__init__()
+        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
+        layers: list[nn.Module] = []
+        width = int(channels)
+        for out, pool in ((32, nn.MaxPool3d((1, 2, 2))), (64, nn.MaxPool3d(2)), (128, nn.AdaptiveMaxPool3d(1))):
+            layers += [nn.Conv3d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU(), pool]
+            width = out
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(width, self.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
 # name -> architecture, render seed of its training clips (and of its test clips), clips per class, epochs,
 # peak learning rate (one-cycle schedule, AdamW), two-object composite share
 RECIPES: dict[str, dict[str, Any]] = {
@@ -107,6 +131,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "check2": {"net": FactorisedReader, "seed": 9, "test_seed": 10, "clips_per_class": 60, "epochs": 10, "lr": 3e-3,
                "composite_mix": 0.0},
     "check3": {"net": FactorisedReader, "seed": 11, "test_seed": 12, "clips_per_class": 80, "epochs": 16, "lr": 3e-3,
+               "composite_mix": 0.5},
+    "check4": {"net": Conv3DReader, "seed": 13, "test_seed": 14, "clips_per_class": 80, "epochs": 16, "lr": 2e-3,
                "composite_mix": 0.5},
 }
 

@@ -7,7 +7,8 @@
                  and the clip VAE through which the best method synthesises -> checkpoints/vae.ckpt,
                  then the VAE-domain C3D, trained on real clips and the VAE's reconstructions
                                                                  -> checkpoints/classifier_vae.ckpt;
-                 with introspective rounds, the first one is kept    -> checkpoints/classifier_vae_plain.ckpt)
+                 with introspective rounds, the first one is kept    -> checkpoints/classifier_vae_plain.ckpt;
+                 for a method with a pair_guide, the two-object C3D -> checkpoints/classifier_pair.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -47,7 +48,8 @@ from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_
                                               describe_geometry, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_multi_reference, real_reference
-from videogen3d.synthesis.methods import method_spec, stage_checkpoints, synthesis_kwargs, synthesis_methods
+from videogen3d.synthesis.methods import (check_pair_guide, method_spec, stage_checkpoints, synthesis_kwargs,
+                                          synthesis_methods)
 from videogen3d.losses.synthesis import primary_labels
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.synthesis.synthesize import synthesize
@@ -98,7 +100,7 @@ def _check_noise_settings(cfg: DictConfig) -> None:
 TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
          "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
          "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain"),
-         "classifier_vae_plain": ("classifier", "vae_domain")}
+         "classifier_vae_plain": ("classifier", "vae_domain"), "classifier_pair": ("classifier", "pair")}
 
 
 class _Run:
@@ -132,8 +134,9 @@ class _Run:
         VAE-domain C3D) the checkpoints it is made from (``init``, and the clip VAE where it renders clips;
         a retrained one trains it again)."""
         out: dict[str, Any] = {"clips_per_class": int(task.clips_per_class)} if task.get("clips_per_class") is not None else {}
-        if task.get("init"):
-            sources = [str(task.init)] + (["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
+        sources = ([str(task.init)] if task.get("init") else []) + (
+            ["vae"] if float(task.module.get("generator_mix", 0.0)) > 0 else [])
+        if sources:
             out["made_from"] = {c: checkpoint_identity(self.ckpt(c)) for c in sources if self.ckpt(c).is_file()}
         return out | negatives_identity(self, task)  # the VAE-domain C3D's negatives: other ones train it again
 
@@ -302,6 +305,7 @@ def _build_every_module(r: _Run) -> None:
                            **synthesis_kwargs(scfg, spec))
         except ValueError as e:
             raise ConfigError(f"synthesis method {method} (synthesis.method_defs.{method}): {e}") from e
+        check_pair_guide(method, spec, synthesis_kwargs(scfg, spec))
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:

@@ -19,8 +19,8 @@ from videogen3d.data.noise import describe_corruption
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
                                               safe_load)
-from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints, synthesis_kwargs,
-                                          synthesis_methods)
+from videogen3d.synthesis.methods import (CLASSIFIERS, check_pair_guide, method_spec, needed_checkpoints,
+                                          synthesis_kwargs, synthesis_methods)
 from videogen3d.synthesis.outputs import write_synthesis
 from videogen3d.tasks.synthesis import PixelSynthesis
 
@@ -46,7 +46,8 @@ class Networks:
             if stage in CLASSIFIERS:
                 self._loaded[stage] = load_classifier(r.ckpt(stage), r.geometry, overrides=r.overrides,
                                                       what=f"C3D ({stage})", stage="autoencoder"
-                                                      if stage.startswith("classifier_vae") else "classifier")
+                                                      if stage.startswith(("classifier_vae", "classifier_pair"))
+                                                      else "classifier")
             elif stage == "vae":
                 self._loaded[stage] = load_vae(r.ckpt(stage), r.geometry, overrides=r.overrides)
             else:
@@ -61,9 +62,11 @@ def optimise(r: "_Run", nets: Networks, spec: dict[str, Any], kwargs: dict[str, 
     another classifier checkpoint in one's place. Returns the fitted module and its wall seconds."""
     classifiers = [(guides or {}).get(c, c) for c in spec["classifiers"]]
     cae, latent = spec["autoencoder"], spec.get("latent")
+    pair = spec.get("pair_guide") if bool(((targets > 0).sum(1) > 1).any()) else None  # multi-label videos only
     module = PixelSynthesis([nets[c].net for c in classifiers], targets, r.geometry["clip_len"],
                             r.geometry["frame_size"], tempcae=nets[cae].net if cae else None,
-                            generator=nets[latent] if latent else None, **kwargs)
+                            generator=nets[latent] if latent else None,
+                            pair_classifier=nets[pair].net if pair else None, **kwargs)
     trainer = r.trainer(name, max_steps=module.iterations, max_epochs=1, limit_val_batches=0, num_sanity_val_steps=0)
     t0 = time.perf_counter()
     trainer.fit(module)
@@ -87,10 +90,12 @@ def synthesize(r: "_Run") -> dict[str, Any]:
     for method in synthesis_methods(r.cfg):
         spec = method_spec(r.cfg, method)
         kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
+        check_pair_guide(method, spec, kwargs)
         cae, latent = spec["autoencoder"], spec.get("latent")
         out_dir = r.work_dir / "synthesis" / method
         key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),
-                          "ckpts": {c: checkpoint_identity(r.ckpt(c)) for c in spec["classifiers"] + [m for m in (cae, latent) if m]}},
+                          "ckpts": {c: checkpoint_identity(r.ckpt(c)) for c in spec["classifiers"]
+                                    + [m for m in (cae, latent, spec.get("pair_guide")) if m]}},
                          sort_keys=True, default=str)
         if _reusable(r, out_dir / "videos.pt", key):
             log.info("synthesis %s: reusing %s (same settings and checkpoints; retrain=true makes it again)",
@@ -118,6 +123,10 @@ def _networks_described(nets: Networks, spec: dict[str, Any]) -> dict[str, Any]:
     if "classifier_vae" in spec["classifiers"]:
         hp = nets["classifier_vae"].hparams
         out["c3d_vae_mix"], out["c3d_vae_negatives"] = (float(hp.get(k, 0.0)) for k in ("generator_mix", "negative_share"))
+    if spec.get("pair_guide"):
+        hp = nets[spec["pair_guide"]].hparams
+        out["pair_guide"] = {"checkpoint": spec["pair_guide"], "composite_mix": float(hp.get("composite_mix", 0.0)),
+                             "generator_mix": float(hp.get("generator_mix", 0.0))}
     if spec["autoencoder"]:
         hp = nets[spec["autoencoder"]].hparams
         out["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))

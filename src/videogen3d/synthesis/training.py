@@ -71,7 +71,8 @@ def train_classifier(r: "_Run", role: str, prepare: Callable[[pl.LightningModule
 
 def train_autoencoder(r: "_Run") -> list[Path]:
     """The priors: the tempCAE, its denoising twin (``autoencoder.dae``) and the clip VAE (``vae``), those
-    that a method uses."""
+    that a method uses; then the C3Ds trained on the VAE's reconstructions (the VAE-domain C3D and the
+    two-object C3D ``classifier.pair``)."""
     need = needed_checkpoints(r.cfg)
     paths = []
     for stage in [s for s in ("autoencoder", "autoencoder_dae", "vae") if s in need]:
@@ -80,6 +81,8 @@ def train_autoencoder(r: "_Run") -> list[Path]:
         paths.append(r.ckpt(stage))
     if need & {"classifier_vae", "classifier_vae_plain"}:
         paths += train_vae_domain(r)
+    if "classifier_pair" in need:  # the two-object C3D: composites of real clips and the VAE's reconstructions
+        paths.append(train_classifier(r, "classifier_pair", _vae_domain_prepare(r, "classifier_pair", [])))
     return paths
 
 
@@ -118,10 +121,11 @@ def _vae_domain_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Call
     """Load ``init``'s weights, render through the clip VAE, and take the negatives: ``bank`` (the introspective
     rounds' videos) and ``classifier.vae_domain.negatives``'s file (not for the plain C3D)."""
     task = r.task(stage)
-    start_from = _start_from(r, str(task.init))
+    start_from = _start_from(r, str(task.init)) if task.get("init") else None
 
     def prepare(model: pl.LightningModule) -> None:
-        start_from(model)
+        if start_from is not None:  # init null: trained from scratch
+            start_from(model)
         vae = load_vae(r.ckpt("vae"), r.geometry, overrides=r.overrides)
         model.use_generator(lambda x: vae.to(x.device).net(x)[0])
         negatives = list(bank)

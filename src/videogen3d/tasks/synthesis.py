@@ -49,6 +49,11 @@ apart: each further layer is moved by the integer shift, of up to ``f`` of the f
 least overlaps the layers before it and keeps its ink in the frame (:func:`~videogen3d.data.transforms.spread_layers`);
 the layers' content is unchanged. Only :meth:`synthesized` applies it; the optimisation does not see it.
 
+``pair_classifier`` (ours, with layers and ``composite_weight > 0``): the composite's share of a multi-label
+video's classifier term is read by this network, a C3D trained on two-object clips
+(``classifier.pair``), instead of the ensemble, whose members were trained on one object per clip and read
+a composite as one object with features of both; the layers stay with the ensemble.
+
 ``candidates=K`` (ours; random restarts): each video starts from ``K`` random draws, optimised together
 for the first ``select_at`` share of the iterations; then each video keeps the draw that its own
 classifiers score highest (the mean probability mass on the target over the clean video and
@@ -111,7 +116,8 @@ class PixelSynthesis(pl.LightningModule):
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                 code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0) -> None:
+                 code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0,
+                 pair_classifier: nn.Module | None = None) -> None:
         super().__init__()
         check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
                        optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
@@ -136,6 +142,8 @@ class PixelSynthesis(pl.LightningModule):
             raise ValueError("synthesis needs at least one classifier")
         self.classifiers = nn.ModuleList([_frozen(c) for c in members])
         self.classifier = self.classifiers[0]
+        # the composite term of a multi-label video read by a C3D trained on two-object clips (None: the ensemble)
+        self.pair_classifier = _frozen(pair_classifier) if pair_classifier is not None else None
         self.jitter = {k: float((jitter or {}).get(k, 0.0)) for k in JITTER_KEYS}
         self.eta_tv, self.langevin = float(eta_tv), float(langevin)
         self.coarse_factor, self.coarse_until = int(coarse_factor), float(coarse_until)
@@ -264,6 +272,8 @@ class PixelSynthesis(pl.LightningModule):
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)
         self.classifiers.eval()  # Lightning's fit() calls train(); the frozen networks stay in eval mode
+        if self.pair_classifier is not None:
+            self.pair_classifier.eval()
         if self.tempcae is not None:
             self.tempcae.eval()
         if self.generator is not None:
@@ -292,7 +302,10 @@ class PixelSynthesis(pl.LightningModule):
             mask = self.layer_mask[rows]
             per_video = (err * mask).sum(1) / mask.sum(1)
             w = self.composite_weight
-            l_c3d = l_c3d.index_put((rows,), w * l_c3d[rows] + (1 - w) * per_video)
+            composite = l_c3d[rows]
+            if self.pair_classifier is not None and w > 0:  # the composite toward both labels, read as two objects
+                composite = target_error(self.pair_classifier(seen[rows]), self.targets[rows])
+            l_c3d = l_c3d.index_put((rows,), w * composite + (1 - w) * per_video)
         p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
         out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
         if self.eta_tv > 0:
@@ -375,5 +388,6 @@ class PixelSynthesis(pl.LightningModule):
                 "composite_weight": (self.composite_weight if self.generator is not None and self.n_layers > 1
                                      else None),
                 "layout": (self.layout or None) if self.generator is not None and self.n_layers > 1 else None,
+                "pair_classifier": self.pair_classifier is not None or None,
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}
