@@ -118,8 +118,9 @@ def train_vae_domain(r: "_Run") -> list[Path]:
 
 
 def _vae_domain_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Callable[[pl.LightningModule], None]:
-    """Load ``init``'s weights, render through the clip VAE, and take the negatives: ``bank`` (the introspective
-    rounds' videos) and ``classifier.vae_domain.negatives``'s file (not for the plain C3D)."""
+    """Load ``init``'s weights (none: from scratch), render through the clip VAE, and take the negatives: ``bank``
+    (the introspective rounds' videos) and ``classifier.vae_domain.negatives``'s file (not for the plain C3D);
+    also the two-object C3D's (``classifier_pair``, which has neither)."""
     task = r.task(stage)
     start_from = _start_from(r, str(task.init)) if task.get("init") else None
 
