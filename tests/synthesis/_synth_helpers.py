@@ -32,3 +32,15 @@ def save_module(module: torch.nn.Module, node: dict[str, Any], path) -> None:
     """A checkpoint as the stages write it (weights + the module's config node), without a training run."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": module.state_dict(), MODULE_CONFIG_KEY: node, "epoch": 1}, path)
+
+
+def run_logged(caplog, cfg) -> str:
+    """``stages.run(cfg)`` with the stages' INFO log captured afresh; returns that log's text."""
+    import logging
+
+    from videogen3d.synthesis.stages import run
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
+        run(cfg)
+    return caplog.text

@@ -1,11 +1,11 @@
 """Introspective rounds of the VAE-domain C3D (classifier.vae_domain.introspection, ours): best's own videos,
 made with the C3D as it stands, become its negatives, round after round, inside stage=all."""
 
-import logging
 
 import pytest
 import torch
 from omegaconf import OmegaConf
+from _synth_helpers import run_logged
 from test_stages import _cfg
 
 from videogen3d.data.moving_objects import CLASS_NAMES
@@ -27,8 +27,7 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     banks = []
     use = VideoClassifier.use_negatives
     monkeypatch.setattr(VideoClassifier, "use_negatives", lambda self, v: (banks.append(v.clone()), use(self, v))[1])
-    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
-        run(_cfg(tmp_path, *ROUNDS))
+    log = run_logged(caplog, _cfg(tmp_path, *ROUNDS))
     work = tmp_path / "work"
     k = len(CLASS_NAMES)
     rounds = [_ckpt(work / "negatives" / f"round{i}" / "videos.pt") for i in (1, 2)]
@@ -40,7 +39,7 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     # round 1 trains on its own videos, round 2 on both rounds' (the plain C3D on none)
     assert [len(b) for b in banks] == [k, 2 * k]
     assert torch.equal(banks[0], rounds[0]["videos"]) and torch.equal(banks[1], torch.cat([r["videos"] for r in rounds]))
-    assert "introspective round 2 of 2: 11 negatives by best guided by classifier_vae" in caplog.text
+    assert "introspective round 2 of 2: 11 negatives by best guided by classifier_vae" in log
     plain, final = _ckpt(work / "checkpoints" / "classifier_vae_plain.ckpt"), _ckpt(work / "checkpoints" / "classifier_vae.ckpt")
     assert (plain["hyper_parameters"]["negative_share"], final["hyper_parameters"]["negative_share"]) == (0.0, 0.25)
     assert any(not torch.equal(plain["state_dict"][n], t) for n, t in final["state_dict"].items() if t.is_floating_point())
@@ -51,16 +50,12 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     assert spec["classifiers"] == ["classifier_robust", "classifier_vae_plain"] and spec["ablate"] == ["negatives"]
 
     banks.clear()
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
-        run(_cfg(tmp_path, *ROUNDS))  # the same settings: nothing trained again
-    assert "classifier_vae: reusing" in caplog.text and "classifier_vae_plain: reusing" in caplog.text
-    assert "introspective round" not in caplog.text and banks == []
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
-        run(_cfg(tmp_path, *ROUNDS, "classifier.vae_domain.introspection.seed=7"))  # other negatives
-    assert "classifier_vae_plain: reusing" in caplog.text
-    assert "classifier_vae.ckpt was built with other settings (introspection" in caplog.text
+    log = run_logged(caplog, _cfg(tmp_path, *ROUNDS))  # the same settings: nothing trained again
+    assert "classifier_vae: reusing" in log and "classifier_vae_plain: reusing" in log
+    assert "introspective round" not in log and banks == []
+    log = run_logged(caplog, _cfg(tmp_path, *ROUNDS, "classifier.vae_domain.introspection.seed=7"))  # other negatives
+    assert "classifier_vae_plain: reusing" in log
+    assert "classifier_vae.ckpt was built with other settings (introspection" in log
     assert _ckpt(work / "negatives" / "round2" / "videos.pt")["settings"]["seed"] == 8
 
 

@@ -2,10 +2,10 @@
 (``pair_guide``): trained in stage autoencoder on composites of real clips and the clip VAE's reconstructions,
 reused like every checkpoint, and seen by multi-label videos only."""
 
-import logging
 
 import pytest
 import torch
+from _synth_helpers import run_logged
 from test_stages import _cfg
 
 from videogen3d.synthesis.methods import method_spec, needed_checkpoints, stage_checkpoints
@@ -21,8 +21,7 @@ def _ckpt(path):
 
 
 def test_the_pair_guide_is_trained_on_two_object_clips_and_moves_only_multi_label_videos(tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
-        run(_cfg(tmp_path, *PAIR))
+    log = run_logged(caplog, _cfg(tmp_path, *PAIR))
     work = tmp_path / "work"
     pair = _ckpt(work / "checkpoints" / "classifier_pair.ckpt")
     hp = pair["hyper_parameters"]
@@ -37,11 +36,9 @@ def test_the_pair_guide_is_trained_on_two_object_clips_and_moves_only_multi_labe
     assert paired["settings"]["pair_guide"] == {"checkpoint": "classifier_pair", "composite_mix": 0.5,
                                                 "generator_mix": 0.5}
     assert paired["settings"]["composite_weight"] == 0.5 and best["settings"]["composite_weight"] == 0.0
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
-        run(_cfg(tmp_path, *PAIR))  # the same settings: reused, videos too
-    assert "classifier_pair: reusing" in caplog.text and "synthesis best_pair: reusing" in caplog.text
-    assert "classifier_vae: reusing" in caplog.text and "synthesis best: reusing" in caplog.text
+    log = run_logged(caplog, _cfg(tmp_path, *PAIR))  # the same settings: reused, videos too
+    assert "classifier_pair: reusing" in log and "synthesis best_pair: reusing" in log
+    assert "classifier_vae: reusing" in log and "synthesis best: reusing" in log
 
 
 def test_the_pair_guide_is_needed_only_where_a_method_names_it_and_its_ablation_drops_the_term(tmp_path):
@@ -62,8 +59,9 @@ def test_the_pair_guide_is_needed_only_where_a_method_names_it_and_its_ablation_
     (["synthesis.method_defs.best_pair.pair_guide=classifier_pairs"],
      r"method_defs\.best_pair\.pair_guide='classifier_pairs'; expected one of .*classifier_pair"),
     (["synthesis.method_defs.best_pair.composite_weight=0.0"],
-     r"method_defs\.best_pair\.pair_guide='classifier_pair' reads the composite .* composite_weight > 0"),
-    (["+synthesis.method_defs.best_pair.layers=false"], r"needs latent: vae, layers: true"),
+     r"method best_pair \(synthesis\.method_defs\.best_pair\): synthesis pair_guide reads the composite .* "
+     r"composite_weight > 0 \(got generator True, layers=True, composite_weight=0\.0\)"),
+    (["+synthesis.method_defs.best_pair.layers=false"], r"pair_guide .* needs a generator .* layers=False"),
 ])
 def test_a_pair_guide_that_cannot_act_is_refused_before_anything_trains(tmp_path, extra, match):
     with pytest.raises(ConfigError, match=match):

@@ -160,7 +160,7 @@ def test_a_pair_guide_reads_the_composite_of_a_layered_video_and_nothing_else(ti
     kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=6,
               seed=0, layers=True)
     terms, made = {}, {}
-    for name, guide, w in (("layers", None, 0.0), ("ensemble", None, 0.5), ("pair", pair, 0.5), ("pair0", pair, 0.0)):
+    for name, guide, w in (("layers", None, 0.0), ("ensemble", None, 0.5), ("pair", pair, 0.5)):
         m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), composite_weight=w, pair_classifier=guide, **kw)
         m.eval()
         with torch.no_grad():
@@ -176,7 +176,9 @@ def test_a_pair_guide_reads_the_composite_of_a_layered_video_and_nothing_else(ti
             assert not pair.training and all(not p.requires_grad for p in pair.parameters())
     assert torch.allclose(terms["pair"][0], (terms["layers"][0] + read[0]) / 2, atol=1e-5)  # half the two-object C3D
     assert not torch.isclose(terms["pair"][0], terms["ensemble"][0], atol=1e-4)  # not the ensemble's reading
-    assert torch.equal(terms["pair0"], terms["layers"])  # composite_weight 0: the guide has no share
     assert torch.equal(terms["pair"][1], terms["layers"][1])  # the single-label video's term is the ensemble's
     assert torch.equal(made["pair"][1], made["layers"][1])  # ... and its bytes after the steps
     assert not torch.equal(made["pair"][0], made["layers"][0])  # the multi-label video moved with the guide
+    for bad in ({"layers": False}, {"composite_weight": 0.0}):  # a guide with no composite share to read: refused
+        with pytest.raises(ValueError, match=r"pair_guide reads the composite .* \(got generator True, layers="):
+            PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), pair_classifier=pair, **(kw | bad))

@@ -28,7 +28,6 @@ from omegaconf import DictConfig, OmegaConf
 from videogen3d.utils.config import ConfigError
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
-           "check_pair_guide",
            "introspection", "needed_checkpoints", "stage_checkpoints"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
@@ -130,16 +129,6 @@ def synthesis_kwargs(global_cfg: dict[str, Any], spec: dict[str, Any]) -> dict[s
     kwargs["method"] = "ours" if spec["prior"] == "tempcae" else "comparison"
     kwargs["iterations"] = int(kwargs.get("iterations", 1))
     return kwargs
-
-
-def check_pair_guide(name: str, spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
-    """A ``pair_guide`` reads the composite of a multi-label video's layers: refused (a :class:`ConfigError`
-    naming the method) unless the method synthesises through the clip VAE with ``layers`` and a composite term."""
-    if spec.get("pair_guide") and not (spec.get("latent") == "vae" and kwargs.get("layers")
-                                       and float(kwargs.get("composite_weight") or 0.0) > 0):
-        raise ConfigError(f"synthesis.method_defs.{name}.pair_guide={spec['pair_guide']!r} reads the composite of "
-                          f"a multi-label video's layers: it needs latent: vae, layers: true and composite_weight > 0 "
-                          f"(got {spec.get('latent')!r}, {kwargs.get('layers')!r}, {kwargs.get('composite_weight')!r})")
 
 
 def synthesis_methods(cfg: DictConfig) -> list[str]:

@@ -53,13 +53,27 @@ from videogen3d.utils.io import atomic_path
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos", "main"]
 
 
-class FramesReader(nn.Module):
+class _Reader(nn.Module):
+    """A reader's clip geometry and its logits, ``head(features(x))``."""
+
+    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int]) -> None:
+        super().__init__()
+        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
+        self.drop: nn.Module = nn.Identity()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.features(x)))
+
+
+class FramesReader(_Reader):
     """check1: the ``T`` frames folded into ``T * C`` channels, three 3x3 conv + group norm + ReLU blocks
     (64-128-128; the first two max-pooled), global average pooling, one linear layer."""
 
     def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__()
-        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
+        super().__init__(num_classes, clip_len, frame_size)
         self.channels = int(channels)
         layers: list[nn.Module] = []
         width = self.clip_len * self.channels
@@ -74,17 +88,13 @@ class FramesReader(nn.Module):
         n, c, t, h, w = x.shape
         return self.body(x.transpose(1, 2).reshape(n, t * c, h, w))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
-
-class FactorisedReader(nn.Module):
+class FactorisedReader(_Reader):
     """check2 / check3: three blocks of a 1x3x3 and a 3x1x1 convolution, instance norm, leaky ReLU and max
     pooling (24-48-96 channels; the first pools space only), global max pooling, dropout, one linear layer."""
 
     def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__()
-        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
+        super().__init__(num_classes, clip_len, frame_size)
         layers: list[nn.Module] = []
         width = int(channels)
         for out, pool in ((24, (1, 2, 2)), (48, (2, 2, 2)), (96, (2, 2, 2))):
@@ -94,20 +104,13 @@ class FactorisedReader(nn.Module):
         self.body = nn.Sequential(*layers, nn.AdaptiveMaxPool3d(1), nn.Flatten())
         self.drop, self.head = nn.Dropout(0.3), nn.Linear(width, self.num_classes)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.features(x)))
-
-
-class Conv3DReader(nn.Module):
+class Conv3DReader(_Reader):
     """check4: three 3x3x3 convolutions with group norm and ReLU (32-64-128 channels; max pooling, the first over
     space only), global max pooling, one linear layer."""
 
     def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__()
-        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
+        super().__init__(num_classes, clip_len, frame_size)
         layers: list[nn.Module] = []
         width = int(channels)
         for out, pool in ((32, nn.MaxPool3d((1, 2, 2))), (64, nn.MaxPool3d(2)), (128, nn.AdaptiveMaxPool3d(1))):
@@ -115,12 +118,6 @@ class Conv3DReader(nn.Module):
             width = out
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(width, self.num_classes)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 # name -> architecture, render seed of its training clips (and of its test clips), clips per class, epochs,

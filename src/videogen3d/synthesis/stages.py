@@ -48,15 +48,13 @@ from videogen3d.synthesis.checkpoints import (ModuleConfigInCheckpoint, changed_
                                               describe_geometry, load_classifier, save_checkpoint,
                                               stage_checkpoint, stage_command)
 from videogen3d.synthesis.judge import evaluate_videos, real_multi_reference, real_reference
-from videogen3d.synthesis.methods import (check_pair_guide, method_spec, stage_checkpoints, synthesis_kwargs,
-                                          synthesis_methods)
+from videogen3d.synthesis.methods import stage_checkpoints, synthesis_methods
 from videogen3d.losses.synthesis import primary_labels
 from videogen3d.synthesis.outputs import load_synthesis
-from videogen3d.synthesis.synthesize import synthesize
+from videogen3d.synthesis.synthesize import checked_method, synthesize
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
-from videogen3d.tasks.synthesis import check_settings
 from videogen3d.utils.config import ConfigError
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
@@ -297,15 +295,8 @@ def _build_every_module(r: _Run) -> None:
     for name in ("classifier", "autoencoder", "judge"):
         for ckpt in stage_checkpoints(r.cfg, name):
             r.build(ckpt)
-    scfg = OmegaConf.to_container(r.cfg.synthesis, resolve=True)
     for method in synthesis_methods(r.cfg):
-        spec = method_spec(r.cfg, method)
-        try:  # the check PixelSynthesis itself makes, on the settings synthesize will pass it
-            check_settings(tempcae=spec["autoencoder"] is not None, generator=spec["latent"] is not None,
-                           **synthesis_kwargs(scfg, spec))
-        except ValueError as e:
-            raise ConfigError(f"synthesis method {method} (synthesis.method_defs.{method}): {e}") from e
-        check_pair_guide(method, spec, synthesis_kwargs(scfg, spec))
+        checked_method(r.cfg, method)  # the check PixelSynthesis itself makes, on the settings synthesize passes it
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:

@@ -13,21 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.data.noise import describe_corruption
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
                                               safe_load)
-from videogen3d.synthesis.methods import (CLASSIFIERS, check_pair_guide, method_spec, needed_checkpoints,
+from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints,
                                           synthesis_kwargs, synthesis_methods)
 from videogen3d.synthesis.outputs import write_synthesis
-from videogen3d.tasks.synthesis import PixelSynthesis
+from videogen3d.tasks.synthesis import PixelSynthesis, check_settings
+from videogen3d.utils.config import ConfigError
 
 if TYPE_CHECKING:
     from videogen3d.synthesis.stages import _Run
 
-__all__ = ["Networks", "optimise", "synthesize"]
+__all__ = ["Networks", "checked_method", "optimise", "synthesize"]
 
 log = logging.getLogger("videogen3d.synthesis.stages")
 
@@ -54,6 +55,20 @@ class Networks:
                 self._loaded[stage] = load_autoencoder(r.ckpt(stage), r.geometry, overrides=r.overrides,
                                                        what=f"tempCAE ({stage})")
         return self._loaded[stage]
+
+
+def checked_method(cfg: DictConfig, method: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Method ``method``'s resolved definition and PixelSynthesis keyword arguments, checked as PixelSynthesis
+    checks them (:func:`~videogen3d.tasks.synthesis.check_settings`); a setting it cannot run is a
+    :class:`ConfigError` naming the method, before anything is built."""
+    spec = method_spec(cfg, method)
+    kwargs = synthesis_kwargs(OmegaConf.to_container(cfg.synthesis, resolve=True), spec)
+    try:
+        check_settings(tempcae=spec["autoencoder"] is not None, generator=spec["latent"] is not None,
+                       pair=spec["pair_guide"] is not None, **kwargs)
+    except ValueError as e:
+        raise ConfigError(f"synthesis method {method} (synthesis.method_defs.{method}): {e}") from e
+    return spec, kwargs
 
 
 def optimise(r: "_Run", nets: Networks, spec: dict[str, Any], kwargs: dict[str, Any], targets: torch.Tensor,
@@ -88,9 +103,7 @@ def synthesize(r: "_Run") -> dict[str, Any]:
         targets, names = torch.cat([targets, mt]), names + mn
     files = {}
     for method in synthesis_methods(r.cfg):
-        spec = method_spec(r.cfg, method)
-        kwargs = synthesis_kwargs(OmegaConf.to_container(scfg, resolve=True), spec)
-        check_pair_guide(method, spec, kwargs)
+        spec, kwargs = checked_method(r.cfg, method)
         cae, latent = spec["autoencoder"], spec.get("latent")
         out_dir = r.work_dir / "synthesis" / method
         key = json.dumps({"kwargs": kwargs, "spec": spec, "names": names, "targets": targets.tolist(),

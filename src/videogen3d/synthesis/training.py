@@ -82,7 +82,7 @@ def train_autoencoder(r: "_Run") -> list[Path]:
     if need & {"classifier_vae", "classifier_vae_plain"}:
         paths += train_vae_domain(r)
     if "classifier_pair" in need:  # the two-object C3D: composites of real clips and the VAE's reconstructions
-        paths.append(train_classifier(r, "classifier_pair", _vae_domain_prepare(r, "classifier_pair", [])))
+        paths.append(train_classifier(r, "classifier_pair", _rendered_prepare(r, "classifier_pair", [])))
     return paths
 
 
@@ -100,12 +100,12 @@ def train_vae_domain(r: "_Run") -> list[Path]:
     need = needed_checkpoints(r.cfg)
     paths = []
     if "classifier_vae_plain" in need:
-        paths.append(train_classifier(r, "classifier_vae_plain", _vae_domain_prepare(r, "classifier_vae_plain", [])))
+        paths.append(train_classifier(r, "classifier_vae_plain", _rendered_prepare(r, "classifier_vae_plain", [])))
     if "classifier_vae" not in need:
         return paths
     intro, task = introspection(r.cfg), r.task("classifier_vae")
     if intro is None:
-        return paths + [train_classifier(r, "classifier_vae", _vae_domain_prepare(r, "classifier_vae", []))]
+        return paths + [train_classifier(r, "classifier_vae", _rendered_prepare(r, "classifier_vae", []))]
     if r.skip("classifier_vae", task):
         return paths + [r.ckpt("classifier_vae")]
     bank: list[torch.Tensor] = []
@@ -113,11 +113,11 @@ def train_vae_domain(r: "_Run") -> list[Path]:
         bank.append(_negative_round(r, intro, k, "classifier_vae_plain" if k == 1 else "classifier_vae"))
         with open_dict(task):  # a round's checkpoint records its round: an unfinished run's is never the last
             task.introspection.round = k
-        train_classifier(r, "classifier_vae", _vae_domain_prepare(r, "classifier_vae", bank), task, reuse=False)
+        train_classifier(r, "classifier_vae", _rendered_prepare(r, "classifier_vae", bank), task, reuse=False)
     return paths + [r.ckpt("classifier_vae")]
 
 
-def _vae_domain_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Callable[[pl.LightningModule], None]:
+def _rendered_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Callable[[pl.LightningModule], None]:
     """Load ``init``'s weights (none: from scratch), render through the clip VAE, and take the negatives: ``bank``
     (the introspective rounds' videos) and ``classifier.vae_domain.negatives``'s file (not for the plain C3D);
     also the two-object C3D's (``classifier_pair``, which has neither)."""

@@ -124,7 +124,8 @@ class PixelSynthesis(pl.LightningModule):
                        eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
                        code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
-                       composite_weight=composite_weight, layout=layout)
+                       composite_weight=composite_weight, layout=layout, layers=layers,
+                       pair=pair_classifier is not None)
         self.composite_weight, self.layout = float(composite_weight), float(layout)
         self.layout_shifts: dict[int, list[tuple[int, int]]] = {}
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)

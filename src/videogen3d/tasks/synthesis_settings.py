@@ -20,9 +20,10 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   composite_weight: float = 0.5, layout: float = 0.0, **_: object) -> None:
+                   composite_weight: float = 0.5, layout: float = 0.0, layers: bool = False, pair: bool = False,
+                   **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
-    ``tempcae``/``generator``: whether it gets a tempCAE / a generator. The constructor calls it, and
+    ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
     ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
     iterations, are taken as given)."""
     if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
@@ -59,6 +60,10 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
         raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
                          "'normgd' act on pixels and cannot be used with it")
+    if pair and not (generator and layers and float(composite_weight) > 0):
+        raise ValueError(f"synthesis pair_guide reads the composite of a multi-label video's layers: it needs a "
+                         f"generator (latent: vae), layers: true and composite_weight > 0 (got generator "
+                         f"{bool(generator)}, layers={layers!r}, composite_weight={composite_weight!r})")
     if code_sphere and not generator:
         raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
                          "generator (a method with latent: vae)")
