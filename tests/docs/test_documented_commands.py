@@ -266,8 +266,9 @@ def readers_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("cmd", READERS, ids=_ids(READERS))
 def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
-    """``train`` with appended ``--clips-per-class 2 --epochs 1`` and a 16x16, 4-frame geometry; ``score`` on the
-    videos file the line names, written here at that geometry, with readers trained first where none are."""
+    """``train`` with appended ``--clips-per-class 2 --epochs 1`` and a 16x16, 4-frame geometry; ``score`` and
+    ``objects`` on the videos file the line names, written here at that geometry, with readers trained first where
+    none are."""
     from videogen3d.data.moving_objects import CLASS_NAMES
     from videogen3d.losses.synthesis import parse_targets
     from videogen3d.synthesis.outputs import write_synthesis
@@ -276,7 +277,7 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
     monkeypatch.chdir(readers_dir)
     args = cmd.argv[3:]
     tiny = ["--frame-size", "16", "16", "--clip-len", "4", "--clips-per-class", "2", "--epochs", "1"]
-    assert args and args[0] in ("train", "score"), f"{cmd}: a documented readers line names train or score"
+    assert args and args[0] in ("train", "score", "objects"), f"{cmd}: a documented readers line names train, score or objects"
     if args[0] == "train":
         assert readers([*args, *tiny]) == 0, cmd
         out = Path(args[args.index("--out") + 1])

@@ -91,6 +91,48 @@ def test_read_real_pairs_scores_composites_of_every_class_pair():
     assert readers.read_real_pairs(wrong, (16, 16), 4, clips_per_class=2) == 0.0
 
 
+class _InkReader(nn.Module):
+    """Logits from where the ink is: class ``a`` 10x the ink of the left half, ``b`` of the right half, every
+    other class 0.5 (so a blank half leaves its class out of the top 2)."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__()
+        self.a, self.b, self.head = a, b, nn.Identity()
+        self.scale = nn.Parameter(torch.ones(()))  # judge_clips finds the device from a parameter
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        ink = (1 - x.add(1).div(2)).mean(dim=(1, 2, 3))  # (N, W)
+        out = torch.full((len(x), K), 0.5)
+        half = x.shape[-1] // 2
+        out[:, self.a], out[:, self.b] = 10 * ink[:, :half].mean(1), 10 * ink[:, half:].mean(1)
+        return out
+
+
+def test_read_object_pairs_blends_every_layer_of_each_source_pairing():
+    a, b = CLASS_NAMES.index("car_right"), CLASS_NAMES.index("rocket_up")
+    white = torch.ones(3, 4, 8, 8)
+    left, right = white.clone(), white.clone()
+    left[..., :3], right[..., 5:] = -1, -1  # a dark object on the left (class a) or on the right (class b)
+    sources = {"good": {a: torch.stack([left, left]), b: torch.stack([right, right, right])},
+               "blank": {a: white[None]}}  # no layer of class b: pairings that need one are left out
+    r = readers.read_object_pairs(_InkReader(a, b), sources, a, b)
+    assert [(x["a"], x["b"], x["composites"], x["both_top2"]) for x in r] == [("good", "good", 6, 6), ("blank", "good", 3, 0)]
+    assert r[0]["p_a"] > 0.3 and r[1]["p_a"] < 0.05 and r[1]["p_b"] > 0.3  # the blank car is what fails
+
+
+def test_vae_reconstructions_decode_the_code_mean_within_range():
+    from videogen3d.models.clip_vae import ClipVAE
+    from videogen3d.tasks.vae import ClipVAEModule
+
+    torch.manual_seed(0)
+    vae = ClipVAEModule(ClipVAE(4, (16, 16), latent_dim=4, widths=[8, 8], out_conv=False), 4, (16, 16)).eval()
+    clips = torch.rand(3, 3, 4, 16, 16) * 2 - 1
+    rec = readers.vae_reconstructions(vae, clips)
+    assert rec.shape == clips.shape and rec.min() >= -1 and rec.max() <= 1
+    torch.testing.assert_close(rec, vae.net.decode(vae.net.encode(clips)[0]).clamp(-1, 1))  # the mean, not a sample
+    torch.testing.assert_close(readers.vae_reconstructions(vae, clips), rec)
+
+
 def test_read_videos_refuses_another_geometry_or_class_list():
     reader = _Fixed(torch.zeros(2, K))
     with pytest.raises(ValueError, match=r"check2 reads 4 frames of \[8, 8\].*6 frames of \[8, 8\]"):
@@ -127,6 +169,18 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
     assert "check1:" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="readers train --out"):
         readers.main(["score", "--readers", str(tmp_path / "none"), str(tmp_path / "real" / "videos.pt")])
+    # objects: the two-object reader (check3, not check1) reads every pairing of real clips and the file's videos
+    assert readers.main(["objects", "--readers", str(out), "--pair", "car_right+rocket_up",
+                         str(tmp_path / "real" / "videos.pt")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["check3"] * 4
+    assert "car_right from real x rocket_up from real: both in top 2" in lines[0] and lines[0].split("/")[1].startswith("81,")
+    assert "car_right from synth x rocket_up from synth" in lines[3] and lines[3].split("/")[1].startswith("4,")
+    with pytest.raises(SystemExit):
+        readers.main(["objects", "--readers", str(out), "--pair", "car_right+car_right", str(tmp_path / "real" / "videos.pt")])
+    with pytest.raises(FileNotFoundError, match="two-object reader"):
+        readers.main(["objects", "--readers", str(tmp_path / "none"), "--pair", "car_right+rocket_up",
+                      str(tmp_path / "real" / "videos.pt")])
     with pytest.raises(SystemExit):
         readers.main(["train", "--out", str(out), "--readers", "check9"])
 

@@ -23,6 +23,13 @@ ones::
     python -m videogen3d.synthesis.readers train --out logs/readers          # ~13 min on a 2-core CPU
     python -m videogen3d.synthesis.readers score --readers logs/readers logs/synth/cpu/synthesis/best/videos.pt
 
+``objects`` says which object of a two-object target fails: for ``--pair a+b`` it blends every layer of class ``a``
+with every layer of class ``b`` from each source, real clips (seed 8), the single-label videos of ``videos.pt`` files
+(``synth``) and, with ``--vae``, the clip VAE's reconstructions of those real clips (``vae``), and prints for each
+pair of sources the share of composites that each two-object reader reads with both classes in its top 2::
+
+    python -m videogen3d.synthesis.readers objects --readers logs/readers --pair car_right+rocket_up --vae logs/synth/cpu/checkpoints/vae.ckpt logs/synth/cpu/synthesis/best/videos.pt
+
 The frame size and clip length are the cpu scale's unless ``--frame-size H W`` and ``--clip-len T`` say
 otherwise; a reader refuses videos of another geometry, naming both.
 """
@@ -44,13 +51,15 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
+from videogen3d.data.transforms import multiply_blend
 from videogen3d.losses.synthesis import primary_labels
 from videogen3d.synthesis.judge import judge_clips, read_targets, real_multi_reference
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
-__all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos", "main"]
+__all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
+           "read_object_pairs", "vae_reconstructions", "main"]
 
 
 class _Reader(nn.Module):
@@ -215,6 +224,48 @@ def read_videos(reader: nn.Module, record: dict[str, Any], name: str = "reader")
     return out
 
 
+def read_object_pairs(reader: nn.Module, sources: dict[str, dict[int, torch.Tensor]], a: int, b: int) -> list[dict[str, Any]]:
+    """For each ordered pair of sources ``(sa, sb)`` (``sources[name][class]``: layers ``(n, C, T, H, W)`` in
+    [-1, 1] over white), every layer of class ``a`` from ``sa`` multiply-blended with every layer of class ``b`` from
+    ``sb``: how many composites, the share that ``reader`` reads with ``a`` and ``b`` as its top 2, and its mean
+    p(a) and p(b). A source without layers of the class is left out."""
+    out: list[dict[str, Any]] = []
+    for sa, sb in itertools.product(sources, repeat=2):
+        xa, xb = sources[sa].get(a), sources[sb].get(b)
+        if xa is None or xb is None or not len(xa) or not len(xb):
+            continue
+        layers = torch.stack([torch.stack([p, q]) for p, q in itertools.product(xa.float(), xb.float())])
+        probs, _ = judge_clips(reader, multiply_blend(layers.add(1).div(2), dim=1))
+        both = (probs.topk(2, dim=1).indices.sort(1).values == torch.tensor(sorted((a, b)))).all(1)
+        out.append({"a": sa, "b": sb, "composites": len(probs), "both_top2": int(both.sum()),
+                    "p_a": float(probs[:, a].mean()), "p_b": float(probs[:, b].mean())})
+    return out
+
+
+@torch.no_grad()
+def vae_reconstructions(vae: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """The clip VAE's (:class:`~videogen3d.tasks.vae.ClipVAEModule`) reconstructions of ``clips``: each decoded
+    from its code's mean, clamped to [-1, 1]."""
+    mean, _ = vae.net.encode(clips.float())
+    return vae.net.decode(mean).clamp(-1, 1)
+
+
+def _object_sources(record: dict[str, Any], classes: Sequence[int], vae_path: Path | None,
+                    clips_per_class: int = 9) -> dict[str, dict[int, torch.Tensor]]:
+    videos, targets = record["videos"].float(), record["targets"].float()
+    t, (h, w) = videos.shape[2], videos.shape[3:]
+    clips = _Clips((h, w), t, clips_per_class, 8)
+    real = {k: torch.stack([clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()]) for k in classes}
+    labels, single = primary_labels(targets)
+    synth = {k: videos[single & (labels == k)] for k in classes}
+    sources = {"real": real, "synth": synth}
+    if vae_path is not None:
+        from videogen3d.synthesis.checkpoints import load_vae  # the training stack only where a VAE is asked for
+        vae = load_vae(vae_path, {"clip_len": t, "frame_size": [h, w]})
+        sources["vae"] = {k: vae_reconstructions(vae, x) for k, x in real.items()}
+    return sources
+
+
 def _save(task: VideoClassifier, path: Path, test_accuracy: float, real_pairs: float | None) -> None:
     with atomic_path(path) as tmp:
         torch.save({"state_dict": task.net.state_dict(), "clip_len": task.hparams.clip_len,
@@ -246,7 +297,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     sc.add_argument("--readers", type=Path, required=True, help="the folder that train wrote")
     sc.add_argument("--json", type=Path, default=None, help="also write every reading here")
     sc.add_argument("videos", type=Path, nargs="+")
+    ob = sub.add_parser("objects", help="which object of a two-object target fails: layers of real clips, of the "
+                                        "videos' single-label videos and of the clip VAE blended in every pairing")
+    ob.add_argument("--readers", type=Path, required=True, help="the folder that train wrote")
+    ob.add_argument("--pair", required=True, help="two classes, a+b (e.g. car_right+rocket_up)")
+    ob.add_argument("--vae", type=Path, default=None, help="a clip VAE checkpoint (vae.ckpt): adds its reconstructions")
+    ob.add_argument("videos", type=Path, nargs="+", help="videos.pt files (their single-label videos together)")
     args = parser.parse_args(argv)
+    if args.command == "objects":
+        pair = args.pair.split("+")
+        bad = [n for n in pair if n not in CLASS_NAMES]
+        if len(pair) != 2 or bad or pair[0] == pair[1]:
+            parser.error(f"--pair {args.pair!r}: expected two different classes a+b of {list(CLASS_NAMES)}")
+        a, b = (CLASS_NAMES.index(n) for n in pair)
+        two = [n for n in RECIPES if RECIPES[n]["composite_mix"] > 0 and (args.readers / f"{n}.pt").is_file()]
+        if not two:
+            raise FileNotFoundError(f"no two-object reader weights ({[n for n in RECIPES if RECIPES[n]['composite_mix'] > 0]}) "
+                                    f"in {str(args.readers)!r}; make them with: python -m videogen3d.synthesis.readers "
+                                    f"train --out {args.readers}")
+        records = [load_synthesis(path, "python synth.py stage=synthesis ...") for path in args.videos]
+        shapes = {tuple(r["videos"].shape[1:]) for r in records}
+        if len(shapes) > 1:
+            raise ValueError(f"the videos files have clips of different shapes {sorted(shapes)}: {[str(p) for p in args.videos]}")
+        record = {k: torch.cat([r[k].float() for r in records]) for k in ("videos", "targets")}
+        sources = _object_sources(record, (a, b), args.vae)
+        for name in two:
+            for r in read_object_pairs(_load(name, args.readers / f"{name}.pt"), sources, a, b):
+                print(f"{name}: {pair[0]} from {r['a']} x {pair[1]} from {r['b']}: both in top 2 {r['both_top2']}/"
+                      f"{r['composites']}, p({pair[0]}) {r['p_a']:.2f}, p({pair[1]}) {r['p_b']:.2f}", flush=True)
+        return 0
     if args.command == "train":
         names = [n for n in args.readers.split(",") if n]
         unknown = [n for n in names if n not in RECIPES]
