@@ -120,17 +120,20 @@ def test_read_object_pairs_blends_every_layer_of_each_source_pairing():
     assert r[0]["p_a"] > 0.3 and r[1]["p_a"] < 0.05 and r[1]["p_b"] > 0.3  # the blank car is what fails
 
 
-def test_vae_reconstructions_decode_the_code_mean_within_range():
+def test_clip_vae_reconstructs_from_the_code_mean():
+    """``ClipVAE.reconstruct`` (the readers' ``objects --vae`` source, the VAE task's val/test error): the
+    posterior mean decoded, in [-1, 1], the same every call, unlike ``forward``'s sampled code."""
     from videogen3d.models.clip_vae import ClipVAE
-    from videogen3d.tasks.vae import ClipVAEModule
 
     torch.manual_seed(0)
-    vae = ClipVAEModule(ClipVAE(4, (16, 16), latent_dim=4, widths=[8, 8], out_conv=False), 4, (16, 16)).eval()
+    vae = ClipVAE(4, (16, 16), latent_dim=4, widths=[8, 8], out_conv=False).eval()
     clips = torch.rand(3, 3, 4, 16, 16) * 2 - 1
-    rec = readers.vae_reconstructions(vae, clips)
-    assert rec.shape == clips.shape and rec.min() >= -1 and rec.max() <= 1
-    torch.testing.assert_close(rec, vae.net.decode(vae.net.encode(clips)[0]).clamp(-1, 1))  # the mean, not a sample
-    torch.testing.assert_close(readers.vae_reconstructions(vae, clips), rec)
+    with torch.no_grad():
+        rec = vae.reconstruct(clips)
+        assert rec.shape == clips.shape and rec.min() >= -1 and rec.max() <= 1
+        torch.testing.assert_close(rec, vae.decode(vae.encode(clips)[0]))
+        torch.testing.assert_close(vae.reconstruct(clips), rec)
+        assert not torch.allclose(vae(clips)[0], rec)  # forward samples a code
 
 
 def test_read_videos_refuses_another_geometry_or_class_list():

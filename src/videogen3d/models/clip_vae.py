@@ -94,6 +94,10 @@ class ClipVAE(nn.Module):
         b, _, h, w = y.shape
         return y.view(b, self.clip_len, self.in_channels, h, w).transpose(1, 2)
 
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction from the posterior's mean (no sampling): ``(B, C, T, H, W)`` in [-1, 1]."""
+        return self.decode(self.encode(x)[0])
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A sampled code's reconstruction, with the posterior's mean and log-variance."""
         mean, logvar = self.encode(x)

@@ -25,7 +25,7 @@ Nothing here is tuned toward the seed's 88.2% / 42.7%; the numbers are what the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -35,8 +35,8 @@ from videogen3d.data.transforms import multiply_blend
 from videogen3d.metrics.frechet import FeatureFrechetDistance
 from videogen3d.losses.synthesis import primary_labels
 
-__all__ = ["background_deviation", "judge_clips", "top_k_hits", "read_targets", "real_reference", "real_multi_reference",
-           "evaluate_videos"]
+__all__ = ["background_deviation", "judge_clips", "top_k_hits", "read_targets", "real_reference", "blended_combinations",
+           "real_multi_reference", "evaluate_videos"]
 
 
 def background_deviation(videos: torch.Tensor) -> torch.Tensor:
@@ -110,6 +110,14 @@ def real_reference(judge: nn.Module, batches: Iterable[dict[str, torch.Tensor]],
 
 
 @torch.no_grad()
+def blended_combinations(layers: Sequence[Sequence[torch.Tensor]], limit: int | None = None) -> torch.Tensor:
+    """Every combination of one layer from each of ``layers`` (each a sequence of ``(C, T, H, W)`` clips in
+    [-1, 1] over white; in :func:`itertools.product` order, the first ``limit``), multiply-blended
+    (:func:`~videogen3d.data.transforms.multiply_blend`): videos ``(N, C, T, H, W)`` in [-1, 1]."""
+    combos = list(itertools.islice(itertools.product(*layers), limit))
+    return multiply_blend(torch.stack([torch.stack(c) for c in combos]).add(1).div(2), dim=1)
+
+
 def real_multi_reference(judge: nn.Module, by_class: dict[int, list[torch.Tensor]], targets: torch.Tensor,
                          names: list[str], per_target: int = 36) -> dict[str, Any] | None:
     """The judge on real multi-object clips: for each distinct multi-label row of ``targets (N, K)``, up to
@@ -127,9 +135,7 @@ def real_multi_reference(judge: nn.Module, by_class: dict[int, list[torch.Tensor
         if missing:
             raise ValueError(f"the judge's real reference split has no clip of {missing}; raise "
                              f"judge.clips_per_class (needed for the multi-label reference)")
-        combos = list(itertools.islice(itertools.product(*(by_class[c] for c in labels)), per_target))
-        videos = multiply_blend(torch.stack([torch.stack(c) for c in combos]).add(1).div(2), dim=1)
-        probs, _ = judge_clips(judge, videos)
+        probs, _ = judge_clips(judge, blended_combinations([by_class[c] for c in labels], per_target))
         mine = top_k_hits(probs, torch.zeros(len(probs), len(names)).index_fill_(1, torch.tensor(labels), 1.0))
         per["+".join(names[c] for c in labels)] = sum(mine) / len(mine)
         hits += mine

@@ -51,15 +51,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
-from videogen3d.data.transforms import multiply_blend
 from videogen3d.losses.synthesis import primary_labels
-from videogen3d.synthesis.judge import judge_clips, read_targets, real_multi_reference
+from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
-           "read_object_pairs", "vae_reconstructions", "main"]
+           "read_object_pairs", "main"]
 
 
 class _Reader(nn.Module):
@@ -184,14 +183,20 @@ def train_reader(name: str, frame_size: Sequence[int], clip_len: int, *, clips_p
     return task, acc
 
 
+def _real_by_class(frame_size: Sequence[int], clip_len: int, clips_per_class: int, seed: int,
+                   classes: Sequence[int] | None = None) -> dict[int, torch.Tensor]:
+    """Real clips rendered from ``seed``, ``(clips_per_class, 3, T, H, W)`` in [-1, 1] per class index."""
+    clips = _Clips(frame_size, clip_len, clips_per_class, seed)
+    return {k: torch.stack([clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()])
+            for k in (range(len(CLASS_NAMES)) if classes is None else classes)}
+
+
 def read_real_pairs(reader: nn.Module, frame_size: Sequence[int], clip_len: int, clips_per_class: int = 10,
                     seed: int = 8) -> float:
     """The share of real two-object clips, ``clips_per_class`` for every pair of classes (rendered from ``seed``
     and multiply-blended, :func:`~videogen3d.synthesis.judge.real_multi_reference`), that ``reader`` reads with
     both classes in its top 2: what a faithful multi-label video gets from it."""
-    clips = _Clips(frame_size, clip_len, clips_per_class, seed)
-    by_class = {k: [clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()]
-                for k in range(len(CLASS_NAMES))}
+    by_class = {k: list(x) for k, x in _real_by_class(frame_size, clip_len, clips_per_class, seed).items()}
     pairs = torch.zeros(len(CLASS_NAMES) * (len(CLASS_NAMES) - 1) // 2, len(CLASS_NAMES))
     for row, (a, b) in enumerate(itertools.combinations(range(len(CLASS_NAMES)), 2)):
         pairs[row, [a, b]] = 0.5
@@ -234,35 +239,26 @@ def read_object_pairs(reader: nn.Module, sources: dict[str, dict[int, torch.Tens
         xa, xb = sources[sa].get(a), sources[sb].get(b)
         if xa is None or xb is None or not len(xa) or not len(xb):
             continue
-        layers = torch.stack([torch.stack([p, q]) for p, q in itertools.product(xa.float(), xb.float())])
-        probs, _ = judge_clips(reader, multiply_blend(layers.add(1).div(2), dim=1))
-        both = (probs.topk(2, dim=1).indices.sort(1).values == torch.tensor(sorted((a, b)))).all(1)
-        out.append({"a": sa, "b": sb, "composites": len(probs), "both_top2": int(both.sum()),
+        probs, _ = judge_clips(reader, blended_combinations([xa.float(), xb.float()]))
+        target = torch.zeros(len(probs), probs.shape[1]).index_fill_(1, torch.tensor([a, b]), 0.5)
+        out.append({"a": sa, "b": sb, "composites": len(probs), "both_top2": sum(top_k_hits(probs, target)),
                     "p_a": float(probs[:, a].mean()), "p_b": float(probs[:, b].mean())})
     return out
-
-
-@torch.no_grad()
-def vae_reconstructions(vae: nn.Module, clips: torch.Tensor) -> torch.Tensor:
-    """The clip VAE's (:class:`~videogen3d.tasks.vae.ClipVAEModule`) reconstructions of ``clips``: each decoded
-    from its code's mean, clamped to [-1, 1]."""
-    mean, _ = vae.net.encode(clips.float())
-    return vae.net.decode(mean).clamp(-1, 1)
 
 
 def _object_sources(record: dict[str, Any], classes: Sequence[int], vae_path: Path | None,
                     clips_per_class: int = 9) -> dict[str, dict[int, torch.Tensor]]:
     videos, targets = record["videos"].float(), record["targets"].float()
     t, (h, w) = videos.shape[2], videos.shape[3:]
-    clips = _Clips((h, w), t, clips_per_class, 8)
-    real = {k: torch.stack([clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()]) for k in classes}
+    real = _real_by_class((h, w), t, clips_per_class, 8, classes)
     labels, single = primary_labels(targets)
     synth = {k: videos[single & (labels == k)] for k in classes}
     sources = {"real": real, "synth": synth}
     if vae_path is not None:
         from videogen3d.synthesis.checkpoints import load_vae  # the training stack only where a VAE is asked for
         vae = load_vae(vae_path, {"clip_len": t, "frame_size": [h, w]})
-        sources["vae"] = {k: vae_reconstructions(vae, x) for k, x in real.items()}
+        with torch.no_grad():  # each decoded from its code's mean (ClipVAE.reconstruct)
+            sources["vae"] = {k: vae.net.reconstruct(x) for k, x in real.items()}
     return sources
 
 

@@ -124,13 +124,11 @@ class ClipVAEModule(pl.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         x = batch["target"]
-        mean, _ = self.net.encode(x)
-        self.log("val/mse", (self.net.decode(mean) - x).pow(2).mean(), prog_bar=True, batch_size=len(x))
+        self.log("val/mse", (self.net.reconstruct(x) - x).pow(2).mean(), prog_bar=True, batch_size=len(x))
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         x = batch["target"]
-        mean, _ = self.net.encode(x)
-        self.log("test/mse", (self.net.decode(mean) - x).pow(2).mean(), batch_size=len(x))
+        self.log("test/mse", (self.net.reconstruct(x) - x).pow(2).mean(), batch_size=len(x))
 
     def configure_optimizers(self):
         opt = self.optimizer_factory(params=self.parameters())
