@@ -1,6 +1,7 @@
 """The noise-trained C3D option (classifier.noise_level, ours) and stage=all retraining a changed checkpoint."""
 
 import logging
+import re
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from test_stages import _cfg
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.synthesis.stages import run
+from videogen3d.utils.config import ConfigError
 from videogen3d.tasks.classifier import VideoClassifier
 
 
@@ -85,4 +87,12 @@ def test_a_bad_noise_setting_is_refused_before_any_stage_trains(tmp_path):
     with pytest.raises(ValueError, match=r"autoencoder\.dae\.module\.noise_std=1\.5 for corruption='blend' must be "
                                          r"in \[0, 1\]"):
         run(_cfg(tmp_path, "stage=all", "autoencoder.dae.module.noise_std=1.5"))
+    assert not (tmp_path / "work" / "checkpoints").exists()  # nothing trained, nothing written
+
+
+@pytest.mark.parametrize("override, key", [("vae.epochs=-1", "vae.epochs=-1"), ("judge.epochs=0", "judge.epochs=0"),
+                                           ("classifier.robust.epochs=2.5", "classifier.robust.epochs=2.5")])
+def test_a_bad_epochs_is_refused_before_any_stage_trains(tmp_path, override, key):
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)} must be a whole number of epochs >= 1"):
+        run(_cfg(tmp_path, "stage=all", override))
     assert not (tmp_path / "work" / "checkpoints").exists()  # nothing trained, nothing written

@@ -101,6 +101,20 @@ TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier",
          "classifier_vae_plain": ("classifier", "vae_domain"), "classifier_pair": ("classifier", "pair")}
 
 
+def _check_epochs(cfg: DictConfig) -> None:
+    """Refuse an ``epochs`` that is not a whole number >= 1 before any stage trains, naming its full key
+    (Lightning reads max_epochs=-1 as "train forever")."""
+    for group, variant in dict.fromkeys(TASKS.values()):
+        node = cfg.get(group)
+        sub = node.get(variant) if node is not None and variant else None
+        if node is None or (variant and sub is None):
+            continue
+        key, value = (f"{group}.{variant}.epochs", sub.epochs) if sub is not None and "epochs" in sub \
+            else (f"{group}.epochs", node.get("epochs"))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{key}={value!r} must be a whole number of epochs >= 1")
+
+
 class _Run:
     """The config plus what every stage derives from it (work dir, geometry, overrides)."""
 
@@ -114,6 +128,7 @@ class _Run:
         self.geometry = {"clip_len": int(cfg.dataset.clip_len), "frame_size": [int(v) for v in src.frame_size],
                          "class_names": self.class_names}
         _check_noise_settings(cfg)
+        _check_epochs(cfg)
 
 
     def datamodule(self, partition: str, clips_per_class: int | None = None) -> pl.LightningDataModule:
