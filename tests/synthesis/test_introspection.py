@@ -64,7 +64,7 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
      r"introspection\.rounds=2 needs classifier\.vae_domain\.module\.negative_share > 0"),
     (["classifier.vae_domain.introspection.method=pixel_best"],
      r"introspection\.method='pixel_best' does not use classifier_vae"),
-    (["classifier.vae_domain.introspection.iterations=0"], r"introspection\.iterations=0; expected a whole number"),
+    (["classifier.vae_domain.introspection.iterations=0"], r"introspection\.iterations=0 must be a whole number >= 1"),
     (["classifier.vae_domain.introspection.method=nothing"], r"synthesis method 'nothing' is not defined"),
 ])
 def test_bad_rounds_are_refused_before_anything_trains(tmp_path, extra, match):

@@ -90,9 +90,8 @@ def test_a_bad_noise_setting_is_refused_before_any_stage_trains(tmp_path):
     assert not (tmp_path / "work" / "checkpoints").exists()  # nothing trained, nothing written
 
 
-@pytest.mark.parametrize("override, key", [("vae.epochs=-1", "vae.epochs=-1"), ("judge.epochs=0", "judge.epochs=0"),
-                                           ("classifier.robust.epochs=2.5", "classifier.robust.epochs=2.5")])
-def test_a_bad_epochs_is_refused_before_any_stage_trains(tmp_path, override, key):
-    with pytest.raises(ConfigError, match=rf"{re.escape(key)} must be a whole number of epochs >= 1"):
+@pytest.mark.parametrize("override", ["vae.epochs=-1", "judge.epochs=0", "classifier.robust.epochs=2.5"])
+def test_a_bad_epochs_is_refused_before_any_stage_trains(tmp_path, override):
+    with pytest.raises(ConfigError, match=rf"{re.escape(override)} must be a whole number of epochs >= 1"):
         run(_cfg(tmp_path, "stage=all", override))
     assert not (tmp_path / "work" / "checkpoints").exists()  # nothing trained, nothing written

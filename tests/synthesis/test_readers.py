@@ -194,3 +194,11 @@ def test_module_run_names_a_missing_readers_folder_in_one_line(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].endswith(f"make them with: python -m videogen3d.synthesis.readers "
                                                         f"train --out {tmp_path / 'none'}")
+
+
+@pytest.mark.parametrize("opt", ["--epochs", "--clips-per-class"])
+def test_train_refuses_a_count_below_one(tmp_path, capsys, opt):
+    with pytest.raises(SystemExit) as exc:
+        readers.main(["train", "--out", str(tmp_path / "r"), opt, "0"])
+    assert exc.value.code == 2 and f"{opt} 0: expected a whole number >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -118,6 +118,7 @@ def blended_combinations(layers: Sequence[Sequence[torch.Tensor]], limit: int | 
     return multiply_blend(torch.stack([torch.stack(c) for c in combos]).add(1).div(2), dim=1)
 
 
+@torch.no_grad()
 def real_multi_reference(judge: nn.Module, by_class: dict[int, list[torch.Tensor]], targets: torch.Tensor,
                          names: list[str], per_target: int = 36) -> dict[str, Any] | None:
     """The judge on real multi-object clips: for each distinct multi-label row of ``targets (N, K)``, up to

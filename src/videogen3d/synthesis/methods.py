@@ -25,7 +25,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from videogen3d.utils.config import ConfigError
+from videogen3d.utils.config import ConfigError, check_whole
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
            "introspection", "needed_checkpoints", "stage_checkpoints"]
@@ -161,8 +161,7 @@ def introspection(cfg: DictConfig) -> dict[str, Any] | None:
         return None
     key = "classifier.vae_domain.introspection"
     for k in ("rounds", "iterations", "videos_per_target"):
-        if not isinstance(intro.get(k), int) or isinstance(intro.get(k), bool) or intro[k] < 1:
-            raise ConfigError(f"{key}.{k}={intro.get(k)!r}; expected a whole number >= 1")
+        check_whole(f"{key}.{k}", intro.get(k))
     share = OmegaConf.select(cfg, "classifier.vae_domain.module.negative_share", default=0.0)
     if not share:
         raise ConfigError(f"{key}.rounds={intro['rounds']} needs classifier.vae_domain.module.negative_share > 0 "

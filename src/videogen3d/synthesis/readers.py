@@ -300,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ob.add_argument("--vae", type=Path, default=None, help="a clip VAE checkpoint (vae.ckpt): adds its reconstructions")
     ob.add_argument("videos", type=Path, nargs="+", help="videos.pt files (their single-label videos together)")
     args = parser.parse_args(argv)
+    for opt in ("epochs", "clips_per_class"):  # max_epochs=-1 would train forever
+        if args.command == "train" and getattr(args, opt) is not None and getattr(args, opt) < 1:
+            parser.error(f"--{opt.replace('_', '-')} {getattr(args, opt)}: expected a whole number >= 1")
     if args.command == "objects":
         pair = args.pair.split("+")
         bad = [n for n in pair if n not in CLASS_NAMES]

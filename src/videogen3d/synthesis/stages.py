@@ -55,7 +55,7 @@ from videogen3d.synthesis.synthesize import checked_method, synthesize
 from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
-from videogen3d.utils.config import ConfigError
+from videogen3d.utils.config import ConfigError, check_whole
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
 
@@ -111,8 +111,7 @@ def _check_epochs(cfg: DictConfig) -> None:
             continue
         key, value = (f"{group}.{variant}.epochs", sub.epochs) if sub is not None and "epochs" in sub \
             else (f"{group}.epochs", node.get("epochs"))
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{key}={value!r} must be a whole number of epochs >= 1")
+        check_whole(key, value, "a whole number of epochs")
 
 
 class _Run:

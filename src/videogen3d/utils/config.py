@@ -25,6 +25,13 @@ class ConfigError(ValueError):
     """A config refused before any work starts; the message names the key, the value and the fix."""
 
 
+def check_whole(key: str, value: object, what: str = "a whole number") -> int:
+    """``value`` if it is an int >= 1 (not a bool), else a :class:`ConfigError` naming ``key`` and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}={value!r} must be {what} >= 1")
+    return value
+
+
 def check_config(cfg: DictConfig) -> None:
     """Refuse, before any data is rendered: a missing mandatory value (``???``), an unknown top-level
     key added with ``+key=...``, a negative or non-numeric weight, rate, count or seed, and a run
