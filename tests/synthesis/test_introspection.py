@@ -57,6 +57,16 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     assert "classifier_vae_plain: reusing" in log
     assert "classifier_vae.ckpt was built with other settings (introspection" in log
     assert _ckpt(work / "negatives" / "round2" / "videos.pt")["settings"]["seed"] == 8
+    # a retrained robust C3D (it guides the rounds' videos) makes other negatives: the C3D trained on them is
+    # trained again (it was reused with the stale negatives before), the plain one, which never sees them, is not
+    log = run_logged(caplog, _cfg(tmp_path, *ROUNDS, "classifier.vae_domain.introspection.seed=7",
+                                  "classifier.robust.module.adv_eps=0.05"))
+    assert "classifier_robust.ckpt was built with other settings (module.adv_eps" in log
+    assert "classifier_vae_plain: reusing" in log and "introspective round 2 of 2" in log
+    assert "classifier_vae.ckpt was built with other settings (introspection" in log
+    guides = _ckpt(work / "checkpoints" / "classifier_vae.ckpt")["data_config"]["introspection"]["guides"]
+    robust = work / "checkpoints" / "classifier_robust.ckpt"
+    assert guides["classifier_robust"] == [robust.stat().st_size, robust.stat().st_mtime_ns] and "vae" in guides
 
 
 @pytest.mark.parametrize("extra, match", [

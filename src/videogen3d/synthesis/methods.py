@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from videogen3d.utils.config import ConfigError, check_whole
 
 __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
-           "introspection", "needed_checkpoints", "stage_checkpoints"]
+           "introspection", "needed_checkpoints", "stage_checkpoints", "checkpoints_used"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
@@ -147,7 +147,8 @@ def method_spec(cfg: DictConfig, method: str) -> dict[str, Any]:
     return resolve_method(OmegaConf.to_container(cfg.synthesis.method_defs, resolve=True), method)
 
 
-def _uses(spec: dict[str, Any]) -> set[str]:
+def checkpoints_used(spec: dict[str, Any]) -> set[str]:
+    """The checkpoints that a resolved method uses: its classifiers, its pixel prior, its generator, its pair guide."""
     return set(spec["classifiers"]) | {m for m in (spec["autoencoder"], spec.get("latent"), spec.get("pair_guide")) if m}
 
 
@@ -178,10 +179,10 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
     introspective rounds, its plain first version and what the rounds' method uses)."""
     need: set[str] = set()
     for m in synthesis_methods(cfg):
-        need |= _uses(method_spec(cfg, m))
+        need |= checkpoints_used(method_spec(cfg, m))
     intro = introspection(cfg) if "classifier_vae" in need else None
     if intro:
-        need |= {"classifier_vae_plain"} | _uses(intro["spec"])
+        need |= {"classifier_vae_plain"} | checkpoints_used(intro["spec"])
     for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain"),
                           ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair")):
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")

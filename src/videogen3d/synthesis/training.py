@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.checkpoints import checkpoint_identity, load_classifier, load_vae, safe_load
-from videogen3d.synthesis.methods import introspection, needed_checkpoints, synthesis_kwargs
+from videogen3d.synthesis.methods import checkpoints_used, introspection, needed_checkpoints, synthesis_kwargs
 from videogen3d.synthesis.outputs import write_synthesis
 from videogen3d.synthesis.synthesize import Networks, optimise
 from videogen3d.utils.io import atomic_path
@@ -161,7 +161,8 @@ def _negative_round(r: "_Run", intro: dict[str, Any], k: int, guide: str) -> tor
 def negatives_identity(r: "_Run", task: DictConfig) -> dict:
     """The VAE-domain C3D's negatives, recorded in its checkpoint's data settings so that other ones train it
     again: ``negatives`` (the file's path, size and mtime) and ``introspection`` (the rounds' settings, the
-    method's definition and the plain C3D the rounds start from); ``{}`` for a task without either."""
+    method's definition, the plain C3D the rounds start from and the other checkpoints their method uses);
+    ``{}`` for a task without either."""
     out: dict[str, Any] = {}
     if task.get("negatives"):
         neg = Path(str(task.negatives))
@@ -169,6 +170,11 @@ def negatives_identity(r: "_Run", task: DictConfig) -> dict:
     intro = introspection(r.cfg) if task.get("introspection") else None
     if intro:
         plain = r.ckpt("classifier_vae_plain")
+        # the other networks that make the rounds' videos (the robust C3D, the clip VAE): a retrained one makes
+        # other negatives, so the C3D trained on them is trained again
+        guides = sorted(checkpoints_used(intro["spec"]) - {"classifier_vae"})
         out["introspection"] = intro | {"round": int(task.introspection.get("round", intro["rounds"])),
-                                        "plain": checkpoint_identity(plain) if plain.is_file() else None}
+                                        "plain": checkpoint_identity(plain) if plain.is_file() else None,
+                                        "guides": {g: checkpoint_identity(r.ckpt(g)) if r.ckpt(g).is_file() else None
+                                                   for g in guides}}
     return out
