@@ -2,6 +2,8 @@
 made with the C3D as it stands, become its negatives, round after round, inside stage=all."""
 
 
+import json
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -16,7 +18,8 @@ from videogen3d.utils.config import ConfigError
 
 ROUNDS = ["classifier.vae_domain.introspection.rounds=2", "classifier.vae_domain.introspection.iterations=2",
           "classifier.vae_domain.introspection.videos_per_target=1", "classifier.vae_domain.module.negative_share=0.25",
-          "stage=all", "synthesis.methods=[best,best_no_negatives]"]
+          "stage=all", "synthesis.methods=[best,best_no_negatives]",
+          "classifier.vae_domain.introspection.max_val_drop=null"]  # every round kept (the guard: its own test)
 
 
 def _ckpt(path):
@@ -98,3 +101,45 @@ def test_rounds_need_the_plain_c3d_and_what_their_method_uses():
     cfg.classifier.vae_domain.introspection.rounds = 0
     cfg.synthesis.methods = ["best_no_negatives"]  # the ablation alone: the plain C3D, trained as classifier_vae was
     assert needed_checkpoints(cfg) == {"classifier", "classifier_robust", "classifier_vae_plain", "vae"}
+
+
+def test_a_round_that_costs_real_clips_is_refused_and_the_plain_weights_kept(tmp_path, caplog, monkeypatch):
+    # max_val_drop: a round whose C3D reads the real validation clips worse than the plain C3D by more than that
+    # is refused (set 4 of the sixteenth session: the rounds' car-like negatives taught it to call real cars ships)
+    from videogen3d.synthesis import training
+    real_val, seen = training.val_accuracy, []
+    guard = [*ROUNDS, "classifier.vae_domain.introspection.max_val_drop=0.05"]
+
+    def fake(r, stage):  # the plain C3D reads 0.9 of the real clips, round 1's 0.8: refused
+        seen.append((stage, real_val(r, stage)))
+        return 0.9 if stage == "classifier_vae_plain" else 0.8
+
+    monkeypatch.setattr(training, "val_accuracy", fake)
+    log = run_logged(caplog, _cfg(tmp_path, *guard))
+    assert [s for s, _ in seen] == ["classifier_vae_plain", "classifier_vae"] and all(0 <= v <= 1 for _, v in seen)
+    assert "introspective round 1 refused: validation accuracy on real clips 0.800, more than 0.05 below the plain " \
+           "C3D's 0.900" in log and "introspective round 2" not in log  # no further round
+    work = tmp_path / "work" / "checkpoints"
+    plain, final = _ckpt(work / "classifier_vae_plain.ckpt"), _ckpt(work / "classifier_vae.ckpt")
+    assert all(torch.equal(plain["state_dict"][n], t) for n, t in final["state_dict"].items())
+    assert final["introspection_refused"] == {"refused_round": 1, "kept_round": 0, "val_acc": 0.8,
+                                              "plain_val_acc": 0.9, "max_val_drop": 0.05}
+    report = json.loads((work / "classifier_vae.test.json").read_text())
+    assert report["test_acc"] == json.loads((work / "classifier_vae_plain.test.json").read_text())["test_acc"]
+    assert report["introspection_refused"]["refused_round"] == 1
+    seen.clear()
+    log = run_logged(caplog, _cfg(tmp_path, *guard))  # the refused run is a finished one: reused, no round again
+    assert "classifier_vae: reusing" in log and seen == []
+    # a drop within the bound keeps the rounds: the final weights are round 2's, not the plain C3D's
+    monkeypatch.setattr(training, "val_accuracy", lambda r, stage: 0.9 if stage == "classifier_vae_plain" else 0.86)
+    log = run_logged(caplog, _cfg(tmp_path, *ROUNDS, "classifier.vae_domain.introspection.max_val_drop=0.1"))
+    assert "introspective round 2 of 2" in log and "refused" not in log
+    final = _ckpt(work / "classifier_vae.ckpt")
+    assert "introspection_refused" not in final
+    assert any(not torch.equal(plain["state_dict"][n], t) for n, t in final["state_dict"].items() if t.is_floating_point())
+
+
+def test_a_bad_max_val_drop_is_refused(tmp_path):
+    for bad in ("1.5", "-0.1", "maybe"):
+        with pytest.raises(ConfigError, match=rf"introspection\.max_val_drop='?{bad}'? must be null \(no guard\)"):
+            run(_cfg(tmp_path, *ROUNDS, f"classifier.vae_domain.introspection.max_val_drop={bad}"))

@@ -155,7 +155,9 @@ def checkpoints_used(spec: dict[str, Any]) -> set[str]:
 def introspection(cfg: DictConfig) -> dict[str, Any] | None:
     """``classifier.vae_domain.introspection`` checked, or None where its ``rounds`` is 0 (off): each round,
     ``method`` (which must use ``classifier_vae``) makes ``videos_per_target`` videos per class in
-    ``iterations`` steps with the VAE-domain C3D as it stands, and the C3D is trained again on all of them."""
+    ``iterations`` steps with the VAE-domain C3D as it stands, and the C3D is trained again on all of them;
+    ``max_val_drop`` (null: off) refuses a round that lowers its validation accuracy on real clips by more than
+    that below the plain C3D's (:func:`videogen3d.synthesis.training.train_vae_domain`)."""
     node = OmegaConf.select(cfg, "classifier.vae_domain.introspection")
     intro = dict(OmegaConf.to_container(node, resolve=True)) if node is not None else {}
     if not intro.get("rounds"):
@@ -163,6 +165,9 @@ def introspection(cfg: DictConfig) -> dict[str, Any] | None:
     key = "classifier.vae_domain.introspection"
     for k in ("rounds", "iterations", "videos_per_target"):
         check_whole(f"{key}.{k}", intro.get(k))
+    drop = intro.get("max_val_drop")
+    if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop <= 1):
+        raise ConfigError(f"{key}.max_val_drop={drop!r} must be null (no guard) or an accuracy drop in [0, 1]")
     share = OmegaConf.select(cfg, "classifier.vae_domain.module.negative_share", default=0.0)
     if not share:
         raise ConfigError(f"{key}.rounds={intro['rounds']} needs classifier.vae_domain.module.negative_share > 0 "

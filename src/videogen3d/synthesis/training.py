@@ -96,7 +96,10 @@ def train_vae_domain(r: "_Run") -> list[Path]:
     With ``introspection.rounds`` (introspective negatives: Tu 2007; Lazarow et al. 2017; Lee et al. 2018), that
     C3D is kept as ``classifier_vae_plain``; then each round, ``introspection.method`` makes videos of every
     class guided by the VAE-domain C3D as it stands (the plain one first; ``negatives/round<k>/``), and the
-    C3D is trained again from ``init`` with all rounds' videos as negatives -> ``classifier_vae``."""
+    C3D is trained again from ``init`` with all rounds' videos as negatives -> ``classifier_vae``. With
+    ``introspection.max_val_drop`` a round after which its accuracy on the real clips of the validation split is
+    more than that below the plain C3D's is refused: the last kept round's weights (the plain C3D's for round 1)
+    stay, the refusal is recorded in the checkpoint and its ``.test.json``, and no further round runs."""
     need = needed_checkpoints(r.cfg)
     paths = []
     if "classifier_vae_plain" in need:
@@ -109,12 +112,61 @@ def train_vae_domain(r: "_Run") -> list[Path]:
     if r.skip("classifier_vae", task):
         return paths + [r.ckpt("classifier_vae")]
     bank: list[torch.Tensor] = []
+    max_drop = intro.get("max_val_drop")
+    kept = _weights_and_report(r.ckpt("classifier_vae_plain")) if max_drop is not None else None
+    plain_val = val_accuracy(r, "classifier_vae_plain") if max_drop is not None else None
     for k in range(1, int(intro["rounds"]) + 1):
         bank.append(_negative_round(r, intro, k, "classifier_vae_plain" if k == 1 else "classifier_vae"))
         with open_dict(task):  # a round's checkpoint records its round: an unfinished run's is never the last
             task.introspection.round = k
         train_classifier(r, "classifier_vae", _rendered_prepare(r, "classifier_vae", bank), task, reuse=False)
+        if max_drop is None:
+            continue
+        val = val_accuracy(r, "classifier_vae")
+        if val >= plain_val - float(max_drop):
+            log.info("classifier_vae: introspective round %d kept: validation accuracy on real clips %.3f (the plain "
+                     "C3D's %.3f)", k, val, plain_val)
+            kept = _weights_and_report(r.ckpt("classifier_vae"))
+            continue
+        _refuse_round(r, kept, k, int(intro["rounds"]), val, plain_val, float(max_drop))
+        break
     return paths + [r.ckpt("classifier_vae")]
+
+
+def val_accuracy(r: "_Run", stage: str) -> float:
+    """A C3D checkpoint's accuracy on the real clips of the main partition's validation split."""
+    model = load_classifier(r.ckpt(stage), r.geometry, overrides=r.overrides, what=f"C3D ({stage})", stage="autoencoder")
+    trainer = r.trainer(f"{stage}_val", enable_progress_bar=False, enable_model_summary=False)
+    trainer.validate(model, datamodule=r.datamodule("main"), verbose=False)
+    return float(trainer.callback_metrics["val/acc"])
+
+
+def _weights_and_report(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A C3D checkpoint's weights and its test report (``.test.json``)."""
+    return safe_load(path, path.stem)["state_dict"], json.loads(path.with_suffix(".test.json").read_text())
+
+
+def _refuse_round(r: "_Run", kept: tuple[dict[str, torch.Tensor], dict[str, Any]], k: int, rounds: int, val: float, plain_val: float,
+                  max_drop: float) -> None:
+    """Round ``k`` lowered the VAE-domain C3D's validation accuracy on real clips by more than ``max_drop`` below
+    the plain C3D's: its negatives taught it to refuse real clips of some class. The checkpoint gets the weights
+    of the last round kept (the plain C3D's for round 1) and records the refusal; later rounds are not run. It
+    keeps the settings of the finished run (its last round), so that ``stage=all`` reuses it."""
+    path = r.ckpt("classifier_vae")
+    ckpt = safe_load(path, "classifier_vae")
+    ckpt["state_dict"] = kept[0]
+    ckpt["data_config"]["introspection"]["round"] = rounds
+    refusal = {"refused_round": k, "kept_round": k - 1, "val_acc": val, "plain_val_acc": plain_val,
+               "max_val_drop": max_drop}
+    ckpt["introspection_refused"] = refusal
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+    report = kept[1] | {"introspection_refused": refusal}  # the kept weights' test accuracy and confusion
+    with atomic_path(path.with_suffix(".test.json")) as tmp:
+        tmp.write_text(json.dumps(report))
+    log.warning("classifier_vae: introspective round %d refused: validation accuracy on real clips %.3f, more than "
+                "%.2f below the plain C3D's %.3f (its negatives taught it to refuse real clips); the weights of round "
+                "%d are kept%s", k, val, max_drop, plain_val, k - 1, " (the plain C3D's)" if k == 1 else "")
 
 
 def _rendered_prepare(r: "_Run", stage: str, bank: list[torch.Tensor]) -> Callable[[pl.LightningModule], None]:
