@@ -143,3 +143,4 @@ def test_a_bad_max_val_drop_is_refused(tmp_path):
     for bad in ("1.5", "-0.1", "maybe"):
         with pytest.raises(ConfigError, match=rf"introspection\.max_val_drop='?{bad}'? must be null \(no guard\)"):
             run(_cfg(tmp_path, *ROUNDS, f"classifier.vae_domain.introspection.max_val_drop={bad}"))
+    assert not (tmp_path / "work" / "checkpoints").exists()  # refused before anything trained
