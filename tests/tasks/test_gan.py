@@ -309,3 +309,16 @@ def test_ddp_simulation_on_two_cpu_processes(tmp_path: Path):
                            limit_val_batches=0)
     trainer.fit(module, datamodule=TinyPairs())
     assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_grad_norm_of_large_finite_gradients_is_finite():
+    # in float32 the squares of 3.7e26 overflow: a finite gradient (seen under bf16-mixed on a CPU with native
+    # bf16) was reported as an infinite norm and stopped the run as non-finite
+    from videogen3d.tasks.gan import grad_norm
+    p, q = nn.Parameter(torch.zeros(3)), nn.Parameter(torch.zeros(2))
+    p.grad, q.grad = torch.tensor([3.0e26, 4.0e26, 0.0]), torch.tensor([0.0, 12.0e26])
+    norm = grad_norm([p, q])
+    assert torch.isfinite(norm) and norm.item() == pytest.approx(13.0e26, rel=1e-6)
+    p.grad[0] = float("inf")
+    assert not torch.isfinite(grad_norm([p, q]))  # an infinite gradient is still caught
+    assert grad_norm([nn.Parameter(torch.zeros(1))]).item() == 0.0  # no gradient at all

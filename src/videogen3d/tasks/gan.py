@@ -49,9 +49,10 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def grad_norm(params: Any) -> torch.Tensor:
-    """L2 norm of all gradients of ``params`` (0 when none has one)."""
-    norms = [p.grad.detach().float().norm() for p in params if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+    """L2 norm of all gradients of ``params`` (0 when none has one), in float64: in float32 the squares of finite
+    gradients above ~1e19 overflow, and a finite gradient would be reported as an infinite norm."""
+    norms = [p.grad.detach().double().norm() for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros((), dtype=torch.float64)
 
 
 class ConditionalGANModule(VideoTranslationTask):
