@@ -58,6 +58,7 @@ from videogen3d.synthesis.training import (negatives_identity, train_autoencoder
 from videogen3d.utils.config import ConfigError, check_whole
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
+import videogen3d.utils.loggers  # noqa: E402,F401  registers vg3d.suffix (conf/hydra's sweep.subdir: python synth.py -m)
 
 __all__ = ["STAGES", "run", "hydra_overrides"]
 
