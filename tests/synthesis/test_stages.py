@@ -180,6 +180,10 @@ def test_cpu_fast_scale_is_cpu_with_the_documented_cuts():
     assert (fast.classifier.module.net.width, cpu.classifier.module.net.width) == (0.125, 0.25)
     assert "net" not in fast.classifier.robust.module and "net" not in fast.classifier.vae_domain.module
     assert (fast.classifier.epochs, cpu.classifier.epochs) == (16, 10)
+    # the C3Ds' lr: cpu's since the seventeenth session (every classifier seed learns cars from ships), cpu_fast's as
+    # measured; the judge's is its own and unchanged
+    assert (cpu.classifier.module.optimizer.lr, fast.classifier.module.optimizer.lr) == (1e-3, 2e-3)
+    assert cpu.judge.module.optimizer.lr == 2e-3
     assert fast.classifier.robust.epochs == cpu.classifier.robust.epochs == 6
     assert (fast.classifier.vae_domain.epochs, cpu.classifier.vae_domain.epochs) == (6, 3)
     assert (list(fast.vae.module.net.widths), list(cpu.vae.module.net.widths)) == ([32, 64, 128], [64, 128, 128])
