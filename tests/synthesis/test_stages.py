@@ -42,6 +42,12 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
     cfg = _cfg(tmp_path, "stage=all", "+classifier.robust.module.net.channels_last=maybe")
     with pytest.raises(ValueError, match=r"classifier_robust: its module \(classifier\.robust\.module\) cannot be built"):
         run(cfg)
+    # the optimizer, a partial that fit() completes, is built once before any training too
+    cfg = _cfg(tmp_path, "stage=all", "classifier.module.optimizer.lr=-1")
+    with pytest.raises(ConfigError, match=r"classifier: its optimizer \(classifier\.module\.optimizer\) cannot be "
+                                          r"built: .*Invalid learning rate: -1"):
+        run(cfg)
+    assert not (tmp_path / "work" / "checkpoints").exists() or not any((tmp_path / "work" / "checkpoints").iterdir())
     # one stage builds its modules through the same rule (Run.build), so it refuses the same way
     with pytest.raises(ConfigError, match=r"vae: its module \(vae\.module\) cannot be built"):
         run(_cfg(tmp_path, "stage=autoencoder", "synthesis.methods=[best]", "vae.module.net.widths=[8,0,16]"))

@@ -193,13 +193,21 @@ class _Run:
     def build(self, stage: str, task: DictConfig | None = None) -> pl.LightningModule:
         """``stage``'s module, untrained, from its config node; a node that cannot be built is a
         :class:`ConfigError` naming the checkpoint and the node."""
+        node = (task or self.task(stage)).module
+        group, variant = TASKS[stage]
+        key = f"{group}.{variant}.module" if variant else f"{group}.module"
         try:
-            return instantiate((task or self.task(stage)).module, _convert_="all")  # plain lists: weights_only loads
+            model = instantiate(node, _convert_="all")  # plain lists: weights_only loads
         except Exception as e:  # hydra's InstantiationException around the module's own ValueError
-            group, variant = TASKS[stage]
-            key = f"{group}.{variant}.module" if variant else f"{group}.module"
             reason = str(e).replace("\n", " ")
             raise ConfigError(f"{stage}: its module ({key}) cannot be built: {reason}") from e
+        if node.get("optimizer") is not None:  # a partial that fit() completes: build it once now (lr=-1 fails here)
+            try:
+                instantiate(node.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+            except Exception as e:
+                reason = str(e).replace("\n", " ")
+                raise ConfigError(f"{stage}: its optimizer ({key}.optimizer) cannot be built: {reason}") from e
+        return model
 
     def skip(self, stage: str, task: DictConfig) -> bool:
         """In ``stage=all``: reuse an existing checkpoint unless ``retrain``, or unless it was built from
