@@ -42,6 +42,8 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
     cfg = _cfg(tmp_path, "stage=all", "+classifier.robust.module.net.channels_last=maybe")
     with pytest.raises(ValueError, match=r"classifier_robust: its module \(classifier\.robust\.module\) cannot be built"):
         run(cfg)
+    with pytest.raises(ConfigError, match=r"classifier\.seed='x' must be a whole number >= 0"):
+        run(_cfg(tmp_path, "stage=all", "classifier.seed=x"))
     # the optimizer, a partial that fit() completes, is built once before any training too
     cfg = _cfg(tmp_path, "stage=all", "classifier.module.optimizer.lr=-1")
     with pytest.raises(ConfigError, match=r"classifier: its optimizer \(classifier\.module\.optimizer\) cannot be "

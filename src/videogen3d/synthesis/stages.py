@@ -103,10 +103,13 @@ TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier",
 
 
 def _check_epochs(cfg: DictConfig) -> None:
-    """Refuse an ``epochs`` that is not a whole number >= 1 before any stage trains, naming its full key
-    (Lightning reads max_epochs=-1 as "train forever")."""
+    """Refuse an ``epochs`` that is not a whole number >= 1 (Lightning reads max_epochs=-1 as "train forever") and a
+    group's ``seed`` that is not a whole number >= 0 before any stage trains, naming its full key."""
     for group, variant in dict.fromkeys(TASKS.values()):
         node = cfg.get(group)
+        seed = node.get("seed") if node is not None else None
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ConfigError(f"{group}.seed={seed!r} must be a whole number >= 0")
         sub = node.get(variant) if node is not None and variant else None
         if node is None or (variant and sub is None):
             continue
