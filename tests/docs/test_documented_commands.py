@@ -242,7 +242,8 @@ def test_documented_cli_line(cmd: Command, sandbox: Path):
 
 
 # ---------------------------------------------------------------------------- set-up, wandb
-BENCH = [c for c in COMMANDS if _kind(c) == "module" and not c.line.startswith("python -m videogen3d.synthesis.readers")]
+BENCH = [c for c in COMMANDS if _kind(c) == "module" and not c.line.startswith(("python -m videogen3d.synthesis.readers",
+                                                                                  "python -m videogen3d.synthesis.robustness"))]
 READERS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.readers")]
 
 
@@ -290,6 +291,31 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
         t, names = parse_targets([*CLASS_NAMES, "car_right+rocket_up"], list(CLASS_NAMES))
         write_synthesis(Path(name).parent, torch.rand(len(t), 3, 4, 16, 16) * 2 - 1, names, t, {}, CLASS_NAMES, mp4=False)
     assert readers(args) == 0, cmd
+
+
+ROBUSTNESS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.robustness")]
+
+
+@pytest.mark.parametrize("cmd", ROBUSTNESS, ids=_ids(ROBUSTNESS))
+def test_documented_robustness_line(cmd: Command, tmp_path: Path, monkeypatch):
+    """The line with each checkpoint it names written here (an untrained tiny C3D, 8 frames of 32x24), one clip per
+    class and one PGD step appended."""
+    from videogen3d.data.moving_objects import CLASS_NAMES
+    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
+    from videogen3d.synthesis.robustness import main as robustness
+
+    monkeypatch.chdir(tmp_path)
+    geo = {"class_names": list(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}
+    node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", **geo,
+            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 3, "width": 0.125, "fc_dim": 16,
+                    "num_classes": len(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}}
+    args = cmd.argv[3:]
+    named = [a for a in args if a.endswith(".ckpt")]
+    assert named, f"{cmd}: a documented robustness line names checkpoints"
+    for name in named:
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, name)
+    assert robustness([*args, "--clips-per-class", "1", "--steps", "1"]) == 0, cmd
 
 
 OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb")]

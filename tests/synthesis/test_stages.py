@@ -193,6 +193,11 @@ def test_cpu_fast_scale_is_cpu_with_the_documented_cuts():
     assert (cpu.classifier.module.optimizer.lr, fast.classifier.module.optimizer.lr) == (1e-3, 2e-3)
     assert cpu.judge.module.optimizer.lr == 2e-3
     assert fast.classifier.robust.epochs == cpu.classifier.robust.epochs == 6
+    # cpu's robust C3D is fine-tuned from the standard C3D since the eighteenth session; cpu_fast's from scratch, as
+    # measured; the paper scale keeps the group's default (from scratch)
+    assert (cpu.classifier.robust.init, fast.classifier.robust.init) == ("classifier", None)
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        assert compose("synth", overrides=["scale=paper"]).classifier.robust.init is None
     assert (fast.classifier.vae_domain.epochs, cpu.classifier.vae_domain.epochs) == (6, 3)
     assert (list(fast.vae.module.net.widths), list(cpu.vae.module.net.widths)) == ([32, 64, 128], [64, 128, 128])
     # both clip VAEs without full-resolution feature maps (cpu since 2026-12-05: colour kept, 0.64x the time);
