@@ -44,6 +44,12 @@ def test_a_bad_module_setting_of_a_later_stage_stops_stage_all_before_any_traini
         run(cfg)
     with pytest.raises(ConfigError, match=r"classifier\.seed='x' must be a whole number >= 0"):
         run(_cfg(tmp_path, "stage=all", "classifier.seed=x"))
+    # a C3D variant's start checkpoint must be one trained before it (the robust C3D: the standard one)
+    with pytest.raises(ConfigError, match=r"classifier\.robust\.init='nope'; expected null \(from scratch\) or one of "
+                                          r"\['classifier'\]"):
+        run(_cfg(tmp_path, "stage=all", "classifier.robust.init=nope"))
+    with pytest.raises(ConfigError, match=r"classifier\.vae_domain\.init='classifier_vae'"):
+        run(_cfg(tmp_path, "stage=all", "classifier.vae_domain.init=classifier_vae"))
     # the optimizer, a partial that fit() completes, is built once before any training too
     cfg = _cfg(tmp_path, "stage=all", "classifier.module.optimizer.lr=-1")
     with pytest.raises(ConfigError, match=r"classifier: its optimizer \(classifier\.module\.optimizer\) cannot be "

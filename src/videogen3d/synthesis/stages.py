@@ -104,7 +104,8 @@ TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier",
 
 def _check_epochs(cfg: DictConfig) -> None:
     """Refuse an ``epochs`` that is not a whole number >= 1 (Lightning reads max_epochs=-1 as "train forever") and a
-    group's ``seed`` that is not a whole number >= 0 before any stage trains, naming its full key."""
+    group's ``seed`` that is not a whole number >= 0 before any stage trains, naming its full key; and a C3D variant's
+    ``init`` that names no checkpoint it can start from."""
     for group, variant in dict.fromkeys(TASKS.values()):
         node = cfg.get(group)
         seed = node.get("seed") if node is not None else None
@@ -116,6 +117,13 @@ def _check_epochs(cfg: DictConfig) -> None:
         key, value = (f"{group}.{variant}.epochs", sub.epochs) if sub is not None and "epochs" in sub \
             else (f"{group}.epochs", node.get("epochs"))
         check_whole(key, value, "a whole number of epochs")
+    # the checkpoint a C3D variant starts from must be one trained before it (stage classifier)
+    for variant, allowed in (("robust", ("classifier",)), ("vae_domain", ("classifier", "classifier_robust")),
+                             ("pair", ("classifier", "classifier_robust"))):
+        init = OmegaConf.select(cfg, f"classifier.{variant}.init")
+        if init is not None and init not in allowed:
+            raise ConfigError(f"classifier.{variant}.init={init!r}; expected null (from scratch) or one of "
+                              f"{list(allowed)}")
 
 
 class _Run:
