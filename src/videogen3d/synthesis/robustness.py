@@ -17,6 +17,7 @@ A sound robust C3D keeps most of its FGSM accuracy under PGD; a standard one fal
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,13 @@ def attack_accuracy(net: torch.nn.Module, clips: torch.Tensor, labels: torch.Ten
     return torch.cat(hits)
 
 
+@functools.lru_cache(maxsize=4)
+def _real_clips(frame_size: tuple[int, int], clip_len: int, clips_per_class: int, seed: int) -> torch.Tensor:
+    """Every class's real clips, class-major, rendered once per geometry (several checkpoints share them)."""
+    by_class = _real_by_class(frame_size, clip_len, clips_per_class, seed)
+    return torch.cat([by_class[k] for k in range(len(CLASS_NAMES))])
+
+
 def robustness(model: VideoClassifier, *, eps: float, steps: int, norm: str = "linf", clips_per_class: int = 20,
                seed: int = 21) -> dict[str, Any]:
     """``model``'s accuracy on ``clips_per_class`` fresh real clips per class (rendered from ``seed``): clean,
@@ -57,8 +65,7 @@ def robustness(model: VideoClassifier, *, eps: float, steps: int, norm: str = "l
     if names != list(CLASS_NAMES):
         raise ValueError(f"the classifier reads classes {names}, not the moving-objects classes {list(CLASS_NAMES)} "
                          f"that this command renders")
-    by_class = _real_by_class(geo["frame_size"], geo["clip_len"], clips_per_class, seed, range(len(names)))
-    clips = torch.cat([by_class[k] for k in range(len(names))])
+    clips = _real_clips(tuple(geo["frame_size"]), int(geo["clip_len"]), clips_per_class, seed)
     labels = torch.arange(len(names)).repeat_interleave(clips_per_class)
     torch.manual_seed(seed)  # the attacks' random starts
     out: dict[str, Any] = {"clips": len(clips), "eps": eps, "norm": norm, "steps": steps, "seed": seed,
