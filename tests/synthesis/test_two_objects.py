@@ -1,6 +1,6 @@
 """Two objects in one video (seed 003 §5): the judge's two-object composites (``composite_mix``), the share
 of a layered multi-label video's classifier term taken on its composite (``composite_weight``) and the layers
-placed apart in the output (``layout``)."""
+placed apart in the output (``layout``) after their faint ink is made white (``matte``)."""
 
 import numpy as np
 import pytest
@@ -143,6 +143,65 @@ def test_layout_places_a_multi_label_videos_layers_apart_only_in_the_output(tiny
     for bad in (-0.1, 1.5, float("nan"), True, "wide"):
         with pytest.raises(ValueError, match=r"synthesis layout=.* must be a number in \[0, 1\]"):
             PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), layout=bad, **kw)
+
+
+def test_matte_whitens_only_a_layers_faint_ink():
+    from videogen3d.data.transforms import matte_layers
+
+    layers = torch.ones(2, 3, 2, 6, 8)
+    layers[0, :, :, 1:3, 1:4] = torch.tensor([0.2, 0.5, 0.8]).view(3, 1, 1, 1)  # an object: ink 0.5
+    layers[0, :, :, 4, 5] = 0.97                                             # haze: ink 0.03
+    layers[1, 0, :, 0, 0] = 0.91                                             # a faint ghost in one channel: ink 0.03
+    layers[1, :, :, 5, 7] = 0.9                                              # ink 0.1
+    out = matte_layers(layers, 0.05)
+    assert torch.equal(out[0, :, :, 1:3, 1:4], layers[0, :, :, 1:3, 1:4])  # the object keeps its colours
+    assert (out[0, :, :, 4, 5] == 1).all() and (out[1, :, :, 0, 0] == 1).all()  # the faint ink is white, every channel
+    assert torch.equal(out[1, :, :, 5, 7], layers[1, :, :, 5, 7])  # above the threshold: kept
+    assert torch.equal(matte_layers(layers, 0.0), layers)
+    # the channel dimension is an argument: (C, T, H, W) layers stacked on dim 0
+    assert torch.equal(matte_layers(layers.transpose(0, 1), 0.05, dim=0), out.transpose(0, 1))
+
+
+def test_matte_cleans_a_multi_label_videos_layers_before_the_layout_and_the_blend(tiny_classifier, tiny_vae):
+    """With matte, each layer of a multi-label video loses its faint ink before it is placed and blended: a ghost
+    of one layer no longer darkens the other's object. Single-label videos and the optimisation are unchanged."""
+    from videogen3d.data.transforms import matte_layers, multiply_blend, shift_layer
+    from videogen3d.synthesis.methods import resolve_method
+
+    targets, _ = parse_targets(["car_right+rocket_up", "ship_left"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=10,
+              seed=0, layers=True, layout=0.5)
+    plain = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw).eval()
+    matted = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), matte=0.05, **kw).eval()
+    with torch.no_grad():
+        assert torch.equal(plain.losses()["l_c3d"], matted.losses()["l_c3d"])  # the optimisation does not see it
+    assert torch.equal(plain.synthesized()[1], matted.synthesized()[1])  # a single-label video is untouched
+    assert matted.settings()["matte"] == 0.05 and plain.settings()["matte"] is None
+    # two objects apart, each layer with a faint ghost where the other object is
+    layers = torch.ones(2, 2, 3, 8, 24, 32)
+    layers[0, 0, :, :, 2:8, 2:12] = 0.3    # object of layer 0, top left
+    layers[0, 0, :, :, 14:20, 18:28] = 0.97  # layer 0's ghost over layer 1's object
+    layers[0, 1, :, :, 14:20, 18:28] = 0.4  # object of layer 1, bottom right
+    layers[0, 1, :, :, 2:8, 2:12] = 0.96  # layer 1's ghost over layer 0's object
+    layers[1, 0, :, :, 5:9, 5:9] = 0.97   # the single-label video's faint ink stays
+    for m in (plain, matted):
+        m._layers = lambda: layers.clone()
+    out, before = matted.synthesized(), plain.synthesized()
+    assert matted.layout_shifts[0] == [(0, 0), (0, 0)]  # once matted, they overlap nothing: left in place
+    assert torch.allclose(out[0, :, :, 14:20, 18:28], torch.full_like(out[0, :, :, 14:20, 18:28], -0.2))  # 0.4 as drawn
+    assert torch.allclose(out[0], multiply_blend(matte_layers(layers[0], 0.05), 0))
+    assert (out[0] == 1).float().mean() > (before[0] == 1).float().mean()  # whiter around the objects
+    assert torch.equal(out[1], multiply_blend(layers[1], 0)) and torch.equal(before[1], out[1])
+    dy, dx = plain.layout_shifts[0][1]  # without the matte the ghosts count as ink: the layer is moved
+    assert torch.allclose(before[0], multiply_blend(torch.stack([layers[0, 0], shift_layer(layers[0, 1], dy, dx)]), 0))
+    # the ablation flag switches it off and nothing else
+    defs = {"best": {"latent": "vae", "layers": True, "layout": 0.4, "matte": 0.05},
+            "abl": {"base": "best", "ablate": ["matte"]}}
+    best, abl = resolve_method(defs, "best"), resolve_method(defs, "abl")
+    assert abl["matte"] == 0.0 and {k for k in best if best.get(k) != abl.get(k)} == {"matte", "ablate"}
+    for bad in (-0.1, 1.5, float("nan"), True, "faint"):
+        with pytest.raises(ValueError, match=r"synthesis matte=.* must be a number in \[0, 1\]"):
+            PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), matte=bad, **kw)
 
 
 def test_a_pair_guide_reads_the_composite_of_a_layered_video_and_nothing_else(tiny_classifier, tiny_vae):

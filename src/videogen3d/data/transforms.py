@@ -10,6 +10,7 @@
 - :func:`multiply_blend`: layers over a white background composited into one video (white is transparent):
   a multi-label synthesis's layers, or real clips of one object each made into a two-object reference.
 - :func:`spread_layers`: such layers moved apart (integer shifts) before they are composited.
+- :func:`matte_layers`: such layers' faint ink (a decoder's haze and ghosts where white should be) made white.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "shift_layer",
-           "spread_layers"]
+           "spread_layers", "matte_layers"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -76,6 +77,14 @@ def multiply_blend(layers01: torch.Tensor, dim: int = 1) -> torch.Tensor:
     """The product along ``dim`` of layers in [0, 1] (a multiply blend: white is transparent, so each object
     shows where it is alone and overlaps darken), as a video in [-1, 1]."""
     return layers01.prod(dim=dim) * 2 - 1
+
+
+def matte_layers(layers01: torch.Tensor, threshold: float, dim: int = 1) -> torch.Tensor:
+    """Layers in [0, 1] over white with every pixel whose ink (1 minus the mean along the channel dimension
+    ``dim``) is below ``threshold`` made white in all channels: a hard matte, so that a layer's faint haze does
+    not darken the other layers where they are multiply-blended (white is transparent); the rest is unchanged."""
+    ink = 1 - layers01.mean(dim=dim, keepdim=True)
+    return torch.where(ink < threshold, torch.ones_like(layers01), layers01)
 
 
 def shift_layer(layer01: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

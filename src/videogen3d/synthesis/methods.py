@@ -34,7 +34,7 @@ __all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", 
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
                   "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout",
-                  "candidates", "select_at")
+                  "matte", "candidates", "select_at")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide", "base", "ablate")
 
 
@@ -66,6 +66,7 @@ ABLATIONS = {
     "code_sphere": lambda s: s.update(code_sphere=False),     # codes free, not kept on |u| = sqrt(d)
     "layers": lambda s: s.update(layers=False),               # one code for a multi-label target too
     "layout": lambda s: s.update(layout=0.0),                 # layers left where their codes put them
+    "matte": lambda s: s.update(matte=0.0),                   # layers blended with their faint ink as decoded
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
     "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
 }

@@ -48,6 +48,11 @@ same place (the middle of the frame), where the darker object covers the other. 
 apart: each further layer is moved by the integer shift, of up to ``f`` of the frame's height and width, that
 least overlaps the layers before it and keeps its ink in the frame (:func:`~videogen3d.data.transforms.spread_layers`);
 the layers' content is unchanged. Only :meth:`synthesized` applies it; the optimisation does not see it.
+``matte=τ`` (ours, with layers): a decoded layer is not pure white where it has no object: the decoder leaves
+a faint haze and ghosts of other objects, which the multiply blend lays over the other layer's object. Before the
+layout and the blend, each layer of a multi-label video has every pixel whose ink (1 minus its mean over RGB) is
+below τ made white (:func:`~videogen3d.data.transforms.matte_layers`). As the layout, only :meth:`synthesized`
+applies it; single-label videos are as decoded.
 
 ``pair_classifier`` (ours, with layers and ``composite_weight > 0``): the composite's share of a multi-label
 video's classifier term is read by this network, a C3D trained on two-object clips
@@ -73,7 +78,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, spread_layers,
+from videogen3d.data.transforms import (coarse_gradient, jitter, matte_layers, multiply_blend, normalise_gradient,
+                                        spread_layers,
                                         total_variation)
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
@@ -117,16 +123,16 @@ class PixelSynthesis(pl.LightningModule):
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
                  code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0,
-                 pair_classifier: nn.Module | None = None) -> None:
+                 matte: float = 0.0, pair_classifier: nn.Module | None = None) -> None:
         super().__init__()
         check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
                        optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
                        eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
                        code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
-                       composite_weight=composite_weight, layout=layout, layers=layers,
+                       composite_weight=composite_weight, layout=layout, matte=matte, layers=layers,
                        pair=pair_classifier is not None)
-        self.composite_weight, self.layout = float(composite_weight), float(layout)
+        self.composite_weight, self.layout, self.matte = float(composite_weight), float(layout), float(matte)
         self.layout_shifts: dict[int, list[tuple[int, int]]] = {}
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
@@ -187,18 +193,22 @@ class PixelSynthesis(pl.LightningModule):
         first if they were not yet)."""
         self.select_candidates()
         with torch.no_grad():
-            if self.layout > 0 and self.generator is not None and self.n_layers > 1 and bool(self.multi.any()):
+            if ((self.layout > 0 or self.matte > 0) and self.generator is not None and self.n_layers > 1
+                    and bool(self.multi.any())):
                 return self._laid_out().detach()
             return self.current_video().detach()
 
     def _laid_out(self) -> torch.Tensor:
-        """The composites with each multi-label video's layers placed apart (:func:`spread_layers`, shifts of up
-        to ``layout`` of the frame's height and width; kept in ``layout_shifts``); single-label videos as they are."""
+        """The composites with each multi-label video's layers matted (:func:`matte_layers`: ink below ``matte``
+        made white) and placed apart (:func:`spread_layers`, shifts of up to ``layout`` of the frame's height and
+        width; kept in ``layout_shifts``); single-label videos as they are."""
         layers01 = self._layers()
         h, w = layers01.shape[-2:]
         limit = (int(self.layout * h), int(self.layout * w))
         for i in self.multi.nonzero().flatten().tolist():
             used = int(self.layer_mask[i].sum())
+            if self.matte > 0:
+                layers01[i, :used] = matte_layers(layers01[i, :used], self.matte)
             moved, shifts = spread_layers(layers01[i, :used], limit)
             layers01[i, :used] = moved
             self.layout_shifts[i] = shifts
@@ -389,6 +399,7 @@ class PixelSynthesis(pl.LightningModule):
                 "composite_weight": (self.composite_weight if self.generator is not None and self.n_layers > 1
                                      else None),
                 "layout": (self.layout or None) if self.generator is not None and self.n_layers > 1 else None,
+                "matte": (self.matte or None) if self.generator is not None and self.n_layers > 1 else None,
                 "pair_classifier": self.pair_classifier is not None or None,
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}

@@ -20,7 +20,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   composite_weight: float = 0.5, layout: float = 0.0, layers: bool = False, pair: bool = False,
+                   composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False, pair: bool = False,
                    **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
@@ -56,6 +56,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     check_fraction("synthesis composite_weight", composite_weight,
                    " (the share of a multi-label video's classifier term taken on the composite; the rest on its layers)")
     check_fraction("synthesis layout", layout, " (the largest shift of a layer, a share of the frame's height and width;"
+                   " used with layers: true)")
+    check_fraction("synthesis matte", matte, " (the ink below which a multi-label video's layer is made white;"
                    " used with layers: true)")
     if generator and (int(coarse_factor) > 1 or optimizer == "normgd"):
         raise ValueError("synthesis through a generator optimises its code: coarse_factor and optimizer="
