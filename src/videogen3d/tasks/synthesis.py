@@ -79,8 +79,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
 from videogen3d.data.transforms import (coarse_gradient, jitter, matte_layers, multiply_blend, normalise_gradient,
-                                        spread_layers,
-                                        total_variation)
+                                        spread_layers, total_variation)
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
