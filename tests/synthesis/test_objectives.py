@@ -167,3 +167,12 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
             "std 1.0.") in md
     assert "sphere: synthesised through the code of ClipVAEModule (latent 32, beta 0.002), code prior 0.01, start " \
            "code std 1.0, each code kept on the sphere |u| = sqrt(d)." in md
+    # layers: the matte and the layout are named where they were on, in the order they are applied
+    layered = latent | {"layers": 2, "composite_weight": 0.0, "layout": 0.4}
+    evaluation["methods"] |= {"laid": method("laid", 0.5) | layered,
+                              "matted": method("matted", 0.5) | layered | {"matte": 0.05}}
+    md = markdown_table(table_rows(evaluation), evaluation)
+    laid, matted = (next(line for line in md.splitlines() if line.startswith(f"{m}: ")) for m in ("laid", "matted"))
+    assert "made white" not in laid and laid.endswith(", the layers then placed apart (shifts up to 40% of the frame).")
+    assert matted.endswith(", each layer's ink below 0.05 made white, the layers then placed apart (shifts up to 40% of "
+                           "the frame).")
