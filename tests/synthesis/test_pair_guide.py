@@ -36,6 +36,7 @@ def test_the_pair_guide_is_trained_on_two_object_clips_and_moves_only_multi_labe
     assert paired["settings"]["pair_guide"] == {"checkpoint": "classifier_pair", "composite_mix": 0.5,
                                                 "generator_mix": 0.5}
     assert paired["settings"]["composite_weight"] == 0.5 and best["settings"]["composite_weight"] == 0.0
+    assert best["settings"]["matte"] == paired["settings"]["matte"] == 0.05  # the config's best mattes its layers
     log = run_logged(caplog, _cfg(tmp_path, *PAIR))  # the same settings: reused, videos too
     assert "classifier_pair: reusing" in log and "synthesis best_pair: reusing" in log
     assert "classifier_vae: reusing" in log and "synthesis best: reusing" in log
