@@ -9,8 +9,10 @@ and a line whose program no runner here knows fails, asking for one. How each ki
   for a GPU or a cluster (``trainer=gpu|ddp``, a launcher) is composed as written and its task,
   networks included, instantiated (``--cfg job`` plus instantiation). ``-m`` lines are expanded by
   Hydra's own override parser into their jobs, each composed; up to four jobs of a CPU line also train.
-- ``python synth.py ARGS``: run as a subprocess with ``scale=tiny`` appended, in one shared folder
-  in document order, so later stages reuse the checkpoints of earlier ones; GPU lines get ``--cfg job``.
+- ``python synth.py ARGS``: ``scale=tiny`` appended, in one shared folder in document order, so later stages
+  reuse the checkpoints of earlier ones. A single run is composed with Hydra as written and run in-process
+  (``run(cfg)``, what the program's main does); a ``-m`` line runs as a subprocess (Hydra's own multirun), and a
+  GPU line as a subprocess with ``--cfg job``.
 - ``videogen3d ARGS``: the CLI in-process, in a fresh copy of a sandbox that holds the files the
   documentation names (clips/, data/sticks, data/dancers, data/actions, input.mp4, real.mp4, pairs.csv,
   frames/dance01 and a tiny trained run for ``<run>``).
@@ -39,7 +41,7 @@ from _doc_commands import REPO, Command, documented_commands
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from videogen3d.utils.compose import compose_train
 from videogen3d.utils.task_config import check_task
@@ -213,13 +215,27 @@ def synth_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("cmd", SYNTH, ids=_ids(SYNTH))
-def test_documented_synth_line(cmd: Command, synth_dir: Path, shared_data_dir: Path):
+def test_documented_synth_line(cmd: Command, synth_dir: Path, shared_data_dir: Path, monkeypatch):
     args = cmd.argv[2:]
-    extra = ["--cfg", "job"] if GPU_OR_CLUSTER.search(cmd.line) else ["scale=tiny"]
-    env = {**os.environ, "VIDEOGEN3D_DATA": str(shared_data_dir)}
-    proc = subprocess.run([sys.executable, str(REPO / "synth.py"), *args, *extra], cwd=synth_dir, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    gpu = bool(GPU_OR_CLUSTER.search(cmd.line))
+    if "-m" in args or "--multirun" in args or gpu:  # Hydra's own multirun / --cfg job: the program itself
+        extra = ["--cfg", "job"] if gpu else ["scale=tiny"]
+        env = {**os.environ, "VIDEOGEN3D_DATA": str(shared_data_dir)}
+        proc = subprocess.run([sys.executable, str(REPO / "synth.py"), *args, *extra], cwd=synth_dir, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        return
+    # a single run: what synth.py's main does (run on the config Hydra composes from the line), in this process,
+    # which saves a new interpreter's ~4 s of imports per line; relative paths from the shared folder, as above
+    from videogen3d.synthesis.stages import run
+
+    monkeypatch.chdir(synth_dir)
+    cfg = compose_train([*args, "scale=tiny"], synth_dir / "outputs" / cmd.source.replace(":", "_"), shared_data_dir,
+                        tiny=False, config_name="synth")
+    with open_dict(cfg):
+        cfg.paths.log_dir = str(synth_dir / "logs")  # the program's default under its working folder
+    run(cfg)
+    GlobalHydra.instance().clear()
 
 
 # ------------------------------------------------------------------------------- videogen3d
