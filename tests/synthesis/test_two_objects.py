@@ -146,7 +146,7 @@ def test_layout_places_a_multi_label_videos_layers_apart_only_in_the_output(tiny
 
 
 def test_matte_whitens_only_a_layers_faint_ink():
-    from videogen3d.data.transforms import matte_layers
+    from videogen3d.data.transforms import matte_layers, place_layers
 
     layers = torch.ones(2, 3, 2, 6, 8)
     layers[0, :, :, 1:3, 1:4] = torch.tensor([0.2, 0.5, 0.8]).view(3, 1, 1, 1)  # an object: ink 0.5
@@ -160,6 +160,10 @@ def test_matte_whitens_only_a_layers_faint_ink():
     assert torch.equal(matte_layers(layers, 0.0), layers)
     # the channel dimension is an argument: (C, T, H, W) layers stacked on dim 0
     assert torch.equal(matte_layers(layers.transpose(0, 1), 0.05, dim=0), out.transpose(0, 1))
+    # place_layers: the matte, then the layout (none here), as the output shows a video's layers
+    placed, shifts = place_layers(layers, 0.05, (0, 0))
+    assert torch.equal(placed, out) and shifts == [(0, 0), (0, 0)]
+    assert torch.equal(place_layers(layers, 0.0, (0, 0))[0], layers)
 
 
 def test_matte_cleans_a_multi_label_videos_layers_before_the_layout_and_the_blend(tiny_classifier, tiny_vae):

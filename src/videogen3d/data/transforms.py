@@ -11,6 +11,7 @@
   a multi-label synthesis's layers, or real clips of one object each made into a two-object reference.
 - :func:`spread_layers`: such layers moved apart (integer shifts) before they are composited.
 - :func:`matte_layers`: such layers' faint ink (a decoder's haze and ghosts where white should be) made white.
+- :func:`place_layers`: both, as a multi-label synthesis's output shows its layers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "shift_layer",
-           "spread_layers", "matte_layers"]
+           "spread_layers", "matte_layers", "place_layers"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -128,3 +129,16 @@ def spread_layers(layers01: torch.Tensor, max_shift: tuple[int, int]) -> tuple[t
         shifts.append(s)
         placed = placed + (1 - moved.float().mean(0))
     return torch.stack(out), shifts
+
+
+def place_layers(layers01: torch.Tensor, matte: float, max_shift: tuple[int, int]
+                 ) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """One video's layers ``(L, C, T, H, W)`` in [0, 1] over white as its output shows them. Layers synthesised one
+    per label are drawn where each one's code puts its object, often the same place, and a decoded layer is not pure
+    white where it has no object (a faint haze, ghosts of other objects), which the multiply blend lays over the other
+    objects. So each layer's ink below ``matte`` is made white first (:func:`matte_layers`; ``0``: none), then the
+    layers are placed apart (:func:`spread_layers`, shifts up to ``max_shift``; ``(0, 0)``: none), their content
+    otherwise unchanged. Returns the layers and each one's shift."""
+    if matte > 0:
+        layers01 = matte_layers(layers01, matte)
+    return spread_layers(layers01, max_shift)

@@ -43,16 +43,10 @@ product in [0, 1] (a multiply blend: white is transparent, so each object shows 
 video is steered toward the multi-label target as before, and each layer toward its own label, so that
 each object is one class rather than both a half-way shape. A single-label target has one layer and
 is unchanged. The generator was trained on clips of one object; it cannot make two in one code.
-``layout=f`` (ours, with layers): the layers are synthesised where each one's code puts its object, often the
-same place (the middle of the frame), where the darker object covers the other. The final video places them
-apart: each further layer is moved by the integer shift, of up to ``f`` of the frame's height and width, that
-least overlaps the layers before it and keeps its ink in the frame (:func:`~videogen3d.data.transforms.spread_layers`);
-the layers' content is unchanged. Only :meth:`synthesized` applies it; the optimisation does not see it.
-``matte=τ`` (ours, with layers): a decoded layer is not pure white where it has no object: the decoder leaves
-a faint haze and ghosts of other objects, which the multiply blend lays over the other layer's object. Before the
-layout and the blend, each layer of a multi-label video has every pixel whose ink (1 minus its mean over RGB) is
-below τ made white (:func:`~videogen3d.data.transforms.matte_layers`). As the layout, only :meth:`synthesized`
-applies it; single-label videos are as decoded.
+``layout=f`` and ``matte=τ`` (ours, with layers) act on the output only (:meth:`synthesized`; the optimisation does
+not see them): each layer of a multi-label video has its faint ink below τ made white, the decoder's haze and ghosts
+that the blend would lay over the other object, and is then moved apart from the layers before it by up to ``f`` of
+the frame (:func:`~videogen3d.data.transforms.place_layers`); single-label videos are as decoded.
 
 ``pair_classifier`` (ours, with layers and ``composite_weight > 0``): the composite's share of a multi-label
 video's classifier term is read by this network, a C3D trained on two-object clips
@@ -78,8 +72,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import (coarse_gradient, jitter, matte_layers, multiply_blend, normalise_gradient,
-                                        spread_layers, total_variation)
+from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, place_layers,
+                                        total_variation)
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
@@ -198,19 +192,15 @@ class PixelSynthesis(pl.LightningModule):
             return self.current_video().detach()
 
     def _laid_out(self) -> torch.Tensor:
-        """The composites with each multi-label video's layers matted (:func:`matte_layers`: ink below ``matte``
-        made white) and placed apart (:func:`spread_layers`, shifts of up to ``layout`` of the frame's height and
-        width; kept in ``layout_shifts``); single-label videos as they are."""
+        """The composites with each multi-label video's layers matted and placed apart (:func:`place_layers`: ink
+        below ``matte`` made white, shifts of up to ``layout`` of the frame's height and width, kept in
+        ``layout_shifts``); single-label videos as they are."""
         layers01 = self._layers()
         h, w = layers01.shape[-2:]
         limit = (int(self.layout * h), int(self.layout * w))
         for i in self.multi.nonzero().flatten().tolist():
             used = int(self.layer_mask[i].sum())
-            if self.matte > 0:
-                layers01[i, :used] = matte_layers(layers01[i, :used], self.matte)
-            moved, shifts = spread_layers(layers01[i, :used], limit)
-            layers01[i, :used] = moved
-            self.layout_shifts[i] = shifts
+            layers01[i, :used], self.layout_shifts[i] = place_layers(layers01[i, :used], self.matte, limit)
         return self._composite(layers01)
 
     def current_video(self) -> torch.Tensor:
