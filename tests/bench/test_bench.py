@@ -93,12 +93,14 @@ def test_sweep_flops_follow_the_geometry(tmp_path, shared_data_dir):
 
 
 def test_synthesis_times_the_three_methods_both_ways(tmp_path, shared_data_dir):
-    rec = _run("synthesis", tmp_path, shared_data_dir)
+    rec = _run("synthesis", tmp_path, shared_data_dir, "--guides", "frozen_copy,plain")
     rows = rec["figures"]
-    assert {(r["method"], r["path"]) for r in rows} == {(m, p) for m in ("ours", "comparison", "ours_dae")
-                                                       for p in ("raw", "lightning")}
+    assert {(r["method"], r["path"], r["guides"]) for r in rows} == {
+        (m, p, g) for m in ("ours", "comparison", "ours_dae") for p in ("raw", "lightning") for g in ("frozen_copy", "plain")}
     assert all(r["videos"].startswith("11x3x") for r in rows)  # the 11 targets in one batch
     _positive([r["iterations/s"] for r in rows])
+    with pytest.raises(ValueError, match="--guides: unknown 'fast'"):
+        _run("synthesis", tmp_path, shared_data_dir, "--guides", "fast")
 
 
 def test_translate_writes_every_frame(tmp_path, shared_data_dir):

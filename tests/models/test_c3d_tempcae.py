@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from videogen3d.models.blocks import frozen_copy
 from videogen3d.models.c3d import C3D
 from videogen3d.models.tempcae import TempCAE, clip_windows
 from videogen3d.models.video_resnet import VideoResNetClassifier
@@ -33,6 +34,34 @@ def test_c3d_channels_last_computes_the_same_function_and_gradient():
     assert set(plain.state_dict()) == set(fast.state_dict())
     with pytest.raises(ValueError, match="channels_last must be true or false, got 'yes'"):
         C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32, channels_last="yes")  # a string from the command line
+
+
+@pytest.mark.parametrize("kind", ["c3d", "tempcae"])
+def test_frozen_copy_folds_batch_norm_and_keeps_the_function_and_input_gradient(kind):
+    torch.manual_seed(0)
+    if kind == "c3d":
+        net, x = C3D(11, 8, (24, 32), pools=3, width=0.125, fc_dim=32), torch.rand(2, 3, 8, 24, 32) * 2 - 1
+    else:
+        net, x = TempCAE(cs=4, frame_size=(24, 32), widths=[8, 8]), torch.rand(2, 3, 4, 24, 32) * 2 - 1
+    for m in net.modules():  # running statistics that are not the identity, so that folding them matters
+        if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0), m.weight.data.uniform_(0.5, 1.5)
+    net.eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    frozen = frozen_copy(net)
+    bns = lambda m: sum(isinstance(n, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)) for n in m.modules())
+    assert bns(net) > 0 and bns(frozen) == 0  # every conv + batch norm pair folded into one conv
+    assert not frozen.training and all(not p.requires_grad for p in frozen.parameters())
+    convs = [m.weight for m in frozen.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert all(w.is_contiguous(memory_format=torch.channels_last_3d) for w in convs) and (convs or kind == "tempcae")
+    assert net.state_dict().keys() == before.keys() and all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
+    assert all(p.requires_grad for p in net.parameters())  # the original is not changed
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    a, b = net(xa), frozen(xb)
+    (ga,) = torch.autograd.grad(a.flatten(1)[:, 3].sum(), xa)
+    (gb,) = torch.autograd.grad(b.flatten(1)[:, 3].sum(), xb)
+    assert torch.allclose(a, b, atol=1e-5) and ga.abs().max() > 0
+    assert (ga - gb).abs().max() <= 1e-4 * ga.abs().max()  # the same input gradient, to float rounding
 
 
 def test_c3d_refuses_geometry_naming_it():

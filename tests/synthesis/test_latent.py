@@ -135,7 +135,8 @@ def test_synthesis_through_the_code(tiny_classifier, tiny_vae):
     assert torch.allclose(v0, tiny_vae.decode_whitened(m.code.detach()[:, 0]), atol=1e-6)  # the decoded code
     l0 = m.eval().losses()["l_c3d"].detach()
     _trainer(max_steps=15, max_epochs=1).fit(m)
-    assert tiny_vae.training is False and all(not p.requires_grad for p in tiny_vae.parameters())
+    assert m.generator.training is False and all(not p.requires_grad for p in m.generator.parameters())
+    assert all(p.requires_grad for p in tiny_vae.parameters())  # a frozen copy: the caller's VAE is untouched
     l1 = m.eval().losses()["l_c3d"].detach()
     assert (l1 < l0).all()  # the classifier's target error falls through the decoder
     assert not torch.equal(m.synthesized(), v0) and m.synthesized().abs().max() <= 1
@@ -239,8 +240,8 @@ def test_layers_give_a_multi_label_target_one_object_per_label(tiny_classifier, 
     assert m.code.grad[1, 1].abs().max() == 0 and m.code.grad[0].abs().min(1).values.gt(0).all()
     # only the 3 layers in use are decoded; the unused one is white
     sizes = []
-    decode = tiny_vae.decode_whitened
-    monkeypatch.setattr(tiny_vae, "decode_whitened", lambda u: sizes.append(len(u)) or decode(u))
+    decode = m.generator.decode_whitened  # the module's frozen copy of the VAE
+    monkeypatch.setattr(m.generator, "decode_whitened", lambda u: sizes.append(len(u)) or decode(u))
     with torch.no_grad():
         lay = m._layers()
     monkeypatch.undo()

@@ -31,7 +31,8 @@ def test_a_few_iterations_lower_both_terms(tiny_classifier, tiny_tempcae):
     assert (after["l_c3d"] < before["l_c3d"]).all()
     assert (after["l_tempcae"] < before["l_tempcae"]).all()
     assert m.video.abs().max() <= 1.0  # clamped to the networks' range
-    assert not tiny_classifier.net.training and all(not p.requires_grad for p in tiny_classifier.parameters())
+    assert not m.classifier.training and all(not p.requires_grad for p in m.classifier.parameters())
+    assert all(p.requires_grad for p in tiny_classifier.parameters())  # a frozen copy: the caller's net is untouched
 
 
 def test_comparison_lowers_target_error_and_norm(tiny_classifier):

@@ -236,7 +236,7 @@ def test_a_pair_guide_reads_the_composite_of_a_layered_video_and_nothing_else(ti
         trainer.fit(m)
         made[name] = m.synthesized()
         if guide is not None:  # frozen, kept in eval mode through fit()
-            assert not pair.training and all(not p.requires_grad for p in pair.parameters())
+            assert not m.pair_classifier.training and all(not p.requires_grad for p in m.pair_classifier.parameters())
     assert torch.allclose(terms["pair"][0], (terms["layers"][0] + read[0]) / 2, atol=1e-5)  # half the two-object C3D
     assert not torch.isclose(terms["pair"][0], terms["ensemble"][0], atol=1e-4)  # not the ensemble's reading
     assert torch.equal(terms["pair"][1], terms["layers"][1])  # the single-label video's term is the ensemble's

@@ -36,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=5, help="timed iterations per method per scale")
     p.add_argument("--warmup", type=int, default=1, help="untimed iterations")
     p.add_argument("--paths", default="raw,lightning", help="raw and/or lightning")
+    p.add_argument("--guides", default="frozen_copy", help="frozen_copy (what synthesis uses: batch norm folded, "
+                   "NDHWC) and/or plain (the networks as built, in eval mode): the ratio of the two in one run")
 
 
 def _class_names() -> list[str]:
@@ -68,7 +70,18 @@ def build_module(cfg, method: str, device: torch.device, iterations: int):
                  eta_norm=s.eta_norm, optimizer=s.optimizer, lr=s.lr, iterations=iterations,
                  init_scale=s.init_scale, clamp=s.clamp, seed=int(s.seed), eta_scale=float(s.get("eta_scale", 1.0)),
                  eta_c3d_scale=s.get("eta_c3d_scale"), prior_gradient=prior or "full")
-    return PixelSynthesis(clf, targets, t, hw, **kw).to(device), f"{len(names)}x3x{t}x{hw[0]}x{hw[1]}"
+    return PixelSynthesis(clf, targets, t, hw, **kw).to(device), f"{len(names)}x3x{t}x{hw[0]}x{hw[1]}", clf, cae
+
+
+def _plain_guides(module, clf, cae) -> None:
+    """Put the networks as built (eval mode, no parameter gradients) in place of the module's frozen copies."""
+    for net in (clf, cae):
+        if net is not None:
+            net.eval().requires_grad_(False)
+    module.classifiers = torch.nn.ModuleList([clf])
+    module.classifier = module.classifiers[0]
+    if module.tempcae is not None:
+        module.tempcae = cae
 
 
 def _raw_rate(module, device: torch.device, steps: int, warmup: int) -> float:
@@ -111,16 +124,21 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     if args.tiny:
         args.scales, args.steps, args.warmup = "tiny", 2, 1
     precision = "bf16-mixed" if device.type == "cuda" else "32-true"
-    report = Report("synthesis", ["scale", "videos", "method", "path", "iterations/s", "ms/iteration",
+    report = Report("synthesis", ["scale", "videos", "method", "path", "guides", "iterations/s", "ms/iteration",
                                   f"{SEED_ITERATIONS} iterations (projected)"])
     for scale in [s.strip() for s in args.scales.split(",") if s.strip()]:
         cfg = compose([f"scale={scale}", *args.overrides], data_dir(args.data_dir), config_name="synth")
         for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
             if method not in METHODS:
                 raise ValueError(f"--methods: unknown method {method!r}; expected some of {list(METHODS)}")
-            for path in [p.strip() for p in args.paths.split(",") if p.strip()]:
+            for path, guides in [(p.strip(), g.strip()) for p in args.paths.split(",") if p.strip()
+                                 for g in args.guides.split(",") if g.strip()]:
+                if guides not in ("frozen_copy", "plain"):
+                    raise ValueError(f"--guides: unknown {guides!r}; expected frozen_copy and/or plain")
                 torch.manual_seed(0)
-                module, shape = build_module(cfg, method, device, args.warmup + args.steps + 1)
+                module, shape, clf, cae = build_module(cfg, method, device, args.warmup + args.steps + 1)
+                if guides == "plain":
+                    _plain_guides(module, clf.to(device), cae.to(device) if cae is not None else None)
                 if path == "raw":
                     rate = _raw_rate(module, device, args.steps, args.warmup)
                 elif path == "lightning":
@@ -128,11 +146,12 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
                 else:
                     raise ValueError(f"--paths: unknown path {path!r}; expected raw and/or lightning")
                 secs = SEED_ITERATIONS / rate
-                report.rows.append({"scale": scale, "videos": shape, "method": method, "path": path,
+                report.rows.append({"scale": scale, "videos": shape, "method": method, "path": path, "guides": guides,
                                     "iterations/s": rate, "ms/iteration": 1000 / rate,
                                     f"{SEED_ITERATIONS} iterations (projected)": _hms(secs),
                                     "projected_seconds": secs, "precision": precision if path == "lightning" else "32"})
     report.settings = {"scales": args.scales, "methods": args.methods, "steps": args.steps, "warmup": args.warmup,
+                       "guides": args.guides,
                        "overrides": list(args.overrides)}
     report.notes.append("Random network weights (the cost does not depend on them); one batch holds the 11 "
                         "single-label targets. Lightning rows use bf16-mixed on CUDA, fp32 on CPU.")

@@ -11,6 +11,7 @@ are not counted, as in the ResNet papers' convention.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 import torch
@@ -193,6 +194,32 @@ class BottleneckBlock3d(nn.Module):
         if self.se is not None:
             y = self.se(y)
         return self.act(y + x)
+
+
+_CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d),
+            (nn.ConvTranspose2d, nn.BatchNorm2d), (nn.ConvTranspose3d, nn.BatchNorm3d))
+
+
+def frozen_copy(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` for the input gradients of a frozen network (synthesis's guides and priors): eval mode, no
+    parameter gradients, every convolution (or transposed one) followed by a batch norm in an ``nn.Sequential`` folded into one
+    convolution (``torch.nn.utils.fusion.fuse_conv_bn_eval``) and 3D convolution weights in NDHWC memory
+    (``torch.channels_last_3d``). The same function to float rounding; ``net`` itself is not changed. A C3D's
+    forward and input gradient run 1.3-1.4x faster on a 2-core CPU (``python -m videogen3d.bench frozen``)."""
+    frozen = copy.deepcopy(net).eval()
+    for seq in [m for m in frozen.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if any(type(conv) is c and type(bn) is n for c, n in _CONV_BN) and bn.track_running_stats:
+                seq._modules[a] = nn.utils.fusion.fuse_conv_bn_eval(conv, bn, transpose=conv.transposed)
+                seq._modules[b] = nn.Identity()
+    for m in frozen.modules():
+        if isinstance(m, nn.Conv3d):
+            m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last_3d)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen
 
 
 def count_conv_layers(module: nn.Module) -> int:

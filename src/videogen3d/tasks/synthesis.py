@@ -9,7 +9,8 @@ one step is exactly eq. 8/11 for every video of the batch (the sum keeps each vi
 independent of the batch size). ``optimizer="adam"`` (our option) uses Adam with ``lr`` on the
 same weighted objective. Running under a Lightning ``Trainer(max_steps=iterations)`` gives a
 GPU, bf16 autocast and a progress bar without code here. The classifier and the tempCAE are
-frozen and kept in eval mode (batch norm uses its running statistics, dropout is off).
+frozen and kept in eval mode (batch norm uses its running statistics, dropout is off): each is used as a
+:func:`~videogen3d.models.blocks.frozen_copy` (batch norm folded into its convolution, NDHWC memory).
 After each step the pixels are clamped to [-1, 1], the range the networks were trained on
 (our choice; the seed does not say). ``eta_scale`` multiplies all three η (Table 1's ratios
 kept) for scales with fewer iterations and pixels; ``eta_c3d_scale`` (default: ``eta_scale``) sets
@@ -71,6 +72,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from videogen3d.models.blocks import frozen_copy
 from videogen3d.losses.synthesis import norm_error, target_error
 from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, place_layers,
                                         total_variation)
@@ -90,13 +92,6 @@ class _Ticks(Dataset):
 
     def __getitem__(self, i: int) -> int:
         return i
-
-
-def _frozen(net: nn.Module) -> nn.Module:
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
 
 
 class PixelSynthesis(pl.LightningModule):
@@ -140,15 +135,15 @@ class PixelSynthesis(pl.LightningModule):
         members = list(classifier) if isinstance(classifier, (list, tuple, nn.ModuleList)) else [classifier]
         if not members:
             raise ValueError("synthesis needs at least one classifier")
-        self.classifiers = nn.ModuleList([_frozen(c) for c in members])
+        self.classifiers = nn.ModuleList([frozen_copy(c) for c in members])
         self.classifier = self.classifiers[0]
         # the composite term of a multi-label video read by a C3D trained on two-object clips (None: the ensemble)
-        self.pair_classifier = _frozen(pair_classifier) if pair_classifier is not None else None
+        self.pair_classifier = frozen_copy(pair_classifier) if pair_classifier is not None else None
         self.jitter = {k: float((jitter or {}).get(k, 0.0)) for k in JITTER_KEYS}
         self.eta_tv, self.langevin = float(eta_tv), float(langevin)
         self.coarse_factor, self.coarse_until = int(coarse_factor), float(coarse_until)
         self._jitter_gen = torch.Generator().manual_seed(int(seed) + 1)
-        self.tempcae = _frozen(tempcae) if (tempcae is not None and method == "ours") else None
+        self.tempcae = frozen_copy(tempcae) if (tempcae is not None and method == "ours") else None
         self.register_buffer("targets", targets.float())
         h, w = (int(frame_size[0]), int(frame_size[1]))
         g = torch.Generator().manual_seed(int(seed))
@@ -158,7 +153,7 @@ class PixelSynthesis(pl.LightningModule):
             if not hasattr(generator, "decode_whitened"):
                 raise ValueError(f"synthesis generator must have decode_whitened(u) (a clip VAE module), got "
                                  f"{type(generator).__name__}")
-            self.generator = _frozen(generator)
+            self.generator = frozen_copy(generator)
             t = targets.float()
             n_labels = (t > 0).sum(1)
             n_layers = int(n_labels.max()) if layers else 1
