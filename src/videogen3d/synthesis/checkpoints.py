@@ -38,7 +38,7 @@ CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "chec
                "classifier_robust": "checkpoints/classifier_robust.ckpt", "vae": "checkpoints/vae.ckpt",
                "classifier_vae": "checkpoints/classifier_vae.ckpt",
                "classifier_vae_plain": "checkpoints/classifier_vae_plain.ckpt",
-               "classifier_pair": "checkpoints/classifier_pair.ckpt"}
+               "classifier_pair": "checkpoints/classifier_pair.ckpt", "classifier_tsm": "checkpoints/classifier_tsm.ckpt"}
 
 
 def safe_load(path: str | os.PathLike, what: str) -> Any:

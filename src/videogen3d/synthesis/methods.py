@@ -4,7 +4,8 @@ A definition holds
 
 - ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
   (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
-  ``classifier_robust``, ``classifier_vae``: the VAE-domain C3D; several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
+  ``classifier_robust``, ``classifier_vae``: the VAE-domain C3D; ``classifier_tsm``: the temporal-shift 2D CNN;
+  several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
   (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels; ``pair_guide``:
   the C3D checkpoint (``classifier_pair``, trained on two-object clips) that reads the composite of a multi-label
   video's layers for its ``composite_weight`` share, or absent / null for the ensemble itself;
@@ -38,7 +39,8 @@ SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iter
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide", "base", "ablate")
 
 
-CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "classifier_pair")
+CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "classifier_pair",
+               "classifier_tsm")
 
 
 def _swap(old: str, new: str):
@@ -190,11 +192,11 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
     if intro:
         need |= {"classifier_vae_plain"} | checkpoints_used(intro["spec"])
     for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain"),
-                          ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair")):
+                          ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair"), ("classifier_tsm", "tsm")):
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")
         if ckpt in need and init:  # trained on from that checkpoint's weights
             need |= {str(init)}
-    if need & {"classifier_vae", "classifier_vae_plain", "classifier_pair"}:  # they train on the clip VAE's reconstructions
+    if need & {"classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm"}:  # trained on the clip VAE's reconstructions
         need |= {"vae"}
     return need
 
@@ -204,5 +206,6 @@ def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
     if stage == "judge":
         return ["judge"]
     made = (("classifier", "classifier_robust") if stage == "classifier"
-            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain", "classifier_pair"))
+            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain", "classifier_pair",
+                  "classifier_tsm"))
     return sorted(needed_checkpoints(cfg) & set(made))

@@ -8,7 +8,8 @@
                  then the VAE-domain C3D, trained on real clips and the VAE's reconstructions
                                                                  -> checkpoints/classifier_vae.ckpt;
                  with introspective rounds, the first one is kept    -> checkpoints/classifier_vae_plain.ckpt;
-                 for a method with a pair_guide, the two-object C3D -> checkpoints/classifier_pair.ckpt)
+                 for a method with a pair_guide, the two-object C3D -> checkpoints/classifier_pair.ckpt;
+                 for a method that uses it, the temporal-shift 2D CNN -> checkpoints/classifier_tsm.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -99,7 +100,8 @@ def _check_noise_settings(cfg: DictConfig) -> None:
 TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier", "robust"),
          "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
          "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain"),
-         "classifier_vae_plain": ("classifier", "vae_domain"), "classifier_pair": ("classifier", "pair")}
+         "classifier_vae_plain": ("classifier", "vae_domain"), "classifier_pair": ("classifier", "pair"),
+         "classifier_tsm": ("classifier", "tsm")}
 
 
 def _check_epochs(cfg: DictConfig) -> None:
@@ -184,6 +186,8 @@ class _Run:
         node = OmegaConf.create(OmegaConf.to_container(self.cfg[group], resolve=True))
         if variant:
             node = OmegaConf.merge(node, node[variant])
+            if OmegaConf.select(node[variant], "module.net._target_"):  # another network: its node, not merged over the C3D's
+                node.module.net = node[variant].module.net
         if stage == "classifier_vae_plain" or (stage == "classifier_vae" and not node.get("negatives")
                                                and not OmegaConf.select(node, "introspection.rounds")):
             node.negatives, node.introspection, node.module.negative_share = None, None, 0.0  # no negatives

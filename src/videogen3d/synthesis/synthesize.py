@@ -47,7 +47,7 @@ class Networks:
             if stage in CLASSIFIERS:
                 self._loaded[stage] = load_classifier(r.ckpt(stage), r.geometry, overrides=r.overrides,
                                                       what=f"C3D ({stage})", stage="autoencoder"
-                                                      if stage.startswith(("classifier_vae", "classifier_pair"))
+                                                      if stage.startswith(("classifier_vae", "classifier_pair", "classifier_tsm"))
                                                       else "classifier")
             elif stage == "vae":
                 self._loaded[stage] = load_vae(r.ckpt(stage), r.geometry, overrides=r.overrides)

@@ -89,7 +89,10 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         notes.append(f"C3D trained with {', '.join(c3d_noise)} input noise, labels kept (classifier.noise_level; "
                      f"ours: the seed trains it on clean clips).")
     for r in rows:
-        parts = [f"C3D {', '.join(r.get('classifier_ckpts') or [])}"] if r.get("classifier_ckpts") else []
+        c3ds = [c for c in r.get("classifier_ckpts") or [] if c != "classifier_tsm"]
+        parts = [f"C3D {', '.join(c3ds)}"] if c3ds else []
+        parts += ["the temporal-shift 2D CNN classifier_tsm (from scratch, real clips and the clip VAE's "
+                  "reconstructions)"] if "classifier_tsm" in (r.get("classifier_ckpts") or []) else []
         parts += [f"adversarially trained ({r['c3d_adv']})"] if r.get("c3d_adv") else []
         parts += [f"classifier_vae: the C3D trained further on clips of which {r['c3d_vae_mix']:.0%} are the clip VAE's "
                   f"reconstructions"] if r.get("c3d_vae_mix") else []
