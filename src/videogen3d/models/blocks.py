@@ -204,8 +204,9 @@ def frozen_copy(net: nn.Module) -> nn.Module:
     """A copy of ``net`` for the input gradients of a frozen network (synthesis's guides and priors): eval mode, no
     parameter gradients, every convolution (or transposed one) followed by a batch norm in an ``nn.Sequential`` folded into one
     convolution (``torch.nn.utils.fusion.fuse_conv_bn_eval``) and 3D convolution weights in NDHWC memory
-    (``torch.channels_last_3d``). The same function to float rounding; ``net`` itself is not changed. A C3D's
-    forward and input gradient run 1.3-1.4x faster on a 2-core CPU (``python -m videogen3d.bench frozen``)."""
+    (``torch.channels_last_3d``). The same function to float rounding; ``net`` itself is not changed. Synthesis
+    iterations at scale=cpu ran 1.16x (eq. 8), 1.35x (eq. 11) and 1.51x (ours_dae) faster on a 2-core CPU
+    (``python -m videogen3d.bench synthesis --guides plain,frozen_copy``; README, Performance)."""
     frozen = copy.deepcopy(net).eval()
     for seq in [m for m in frozen.modules() if isinstance(m, nn.Sequential)]:
         names = list(seq._modules)
