@@ -25,7 +25,7 @@ def test_the_tsm_guide_is_trained_from_scratch_on_the_vaes_clips_and_steers_best
     assert any(k.startswith("net.body.") and ".conv.0.weight" in k and v.dim() == 4 for k, v in tsm["state_dict"].items())
     assert "classifier_tsm: test accuracy" in log
     note = (work / "table.md").read_text()
-    assert "best_tsm: C3D classifier_robust, classifier_vae; the temporal-shift 2D CNN classifier_tsm" in note
+    assert "best_tsm: C3D classifier_robust, classifier_vae; TemporalShiftNet classifier_tsm;" in note
     best, tsm3 = (_ckpt(work / "synthesis" / m / "videos.pt") for m in ("best", "best_tsm"))
     assert best["names"] == tsm3["names"]
     assert not torch.equal(best["videos"], tsm3["videos"])  # the third guide moved the videos

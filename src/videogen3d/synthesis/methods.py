@@ -28,8 +28,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.utils.config import ConfigError, check_whole
 
-__all__ = ["ABLATIONS", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs", "synthesis_methods", "method_spec",
-           "introspection", "needed_checkpoints", "stage_checkpoints", "checkpoints_used"]
+__all__ = ["ABLATIONS", "CLASSIFIERS", "VAE_TRAINED", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs",
+           "synthesis_methods", "method_spec", "introspection", "needed_checkpoints", "stage_checkpoints",
+           "checkpoints_used"]
 
 # PixelSynthesis settings a method may set (the rest of its constructor comes from the stage)
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
@@ -41,6 +42,8 @@ _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide",
 
 CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "classifier_pair",
                "classifier_tsm")
+# the classifiers trained in stage autoencoder, after the clip VAE, on its reconstructions
+VAE_TRAINED = ("classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm")
 
 
 def _swap(old: str, new: str):
@@ -196,7 +199,7 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")
         if ckpt in need and init:  # trained on from that checkpoint's weights
             need |= {str(init)}
-    if need & {"classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm"}:  # trained on the clip VAE's reconstructions
+    if need & set(VAE_TRAINED):
         need |= {"vae"}
     return need
 
@@ -206,6 +209,5 @@ def stage_checkpoints(cfg: DictConfig, stage: str) -> list[str]:
     if stage == "judge":
         return ["judge"]
     made = (("classifier", "classifier_robust") if stage == "classifier"
-            else ("autoencoder", "autoencoder_dae", "vae", "classifier_vae", "classifier_vae_plain", "classifier_pair",
-                  "classifier_tsm"))
+            else ("autoencoder", "autoencoder_dae", "vae", *VAE_TRAINED))
     return sorted(needed_checkpoints(cfg) & set(made))

@@ -19,7 +19,7 @@ from videogen3d.data.noise import describe_corruption
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
                                               safe_load)
-from videogen3d.synthesis.methods import (CLASSIFIERS, method_spec, needed_checkpoints,
+from videogen3d.synthesis.methods import (CLASSIFIERS, VAE_TRAINED, method_spec, needed_checkpoints,
                                           synthesis_kwargs, synthesis_methods)
 from videogen3d.synthesis.outputs import write_synthesis
 from videogen3d.tasks.synthesis import PixelSynthesis, check_settings
@@ -47,7 +47,7 @@ class Networks:
             if stage in CLASSIFIERS:
                 self._loaded[stage] = load_classifier(r.ckpt(stage), r.geometry, overrides=r.overrides,
                                                       what=f"C3D ({stage})", stage="autoencoder"
-                                                      if stage.startswith(("classifier_vae", "classifier_pair", "classifier_tsm"))
+                                                      if stage in VAE_TRAINED
                                                       else "classifier")
             elif stage == "vae":
                 self._loaded[stage] = load_vae(r.ckpt(stage), r.geometry, overrides=r.overrides)
@@ -130,7 +130,8 @@ def synthesize(r: "_Run") -> dict[str, Any]:
 def _networks_described(nets: Networks, spec: dict[str, Any]) -> dict[str, Any]:
     """How the method's networks were trained, for the table's notes."""
     first = nets[spec["classifiers"][0]].hparams
-    out = {"c3d_noise": describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0)),
+    out = {"guide_nets": {c: type(nets[c].net).__name__ for c in spec["classifiers"]},
+           "c3d_noise": describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0)),
            "c3d_adv": (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
                        f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None}
     if "classifier_vae" in spec["classifiers"]:

@@ -45,7 +45,7 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
                                            "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout", "matte", "candidates",
-                                           "select_at", "c3d_vae_mix", "seconds")})
+                                           "select_at", "c3d_vae_mix", "guide_nets", "seconds")})
     return rows
 
 
@@ -89,10 +89,10 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         notes.append(f"C3D trained with {', '.join(c3d_noise)} input noise, labels kept (classifier.noise_level; "
                      f"ours: the seed trains it on clean clips).")
     for r in rows:
-        c3ds = [c for c in r.get("classifier_ckpts") or [] if c != "classifier_tsm"]
-        parts = [f"C3D {', '.join(c3ds)}"] if c3ds else []
-        parts += ["the temporal-shift 2D CNN classifier_tsm (from scratch, real clips and the clip VAE's "
-                  "reconstructions)"] if "classifier_tsm" in (r.get("classifier_ckpts") or []) else []
+        nets: dict[str, list[str]] = {}  # the guides by network class (records without it: C3Ds)
+        for c in r.get("classifier_ckpts") or []:
+            nets.setdefault((r.get("guide_nets") or {}).get(c, "C3D"), []).append(c)
+        parts = ["; ".join(f"{net} {', '.join(cs)}" for net, cs in nets.items())] if nets else []
         parts += [f"adversarially trained ({r['c3d_adv']})"] if r.get("c3d_adv") else []
         parts += [f"classifier_vae: the C3D trained further on clips of which {r['c3d_vae_mix']:.0%} are the clip VAE's "
                   f"reconstructions"] if r.get("c3d_vae_mix") else []
