@@ -176,3 +176,8 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
     assert "made white" not in laid and laid.endswith(", the layers then placed apart (shifts up to 40% of the frame).")
     assert matted.endswith(", each layer's ink below 0.05 made white, the layers then placed apart (shifts up to 40% of "
                            "the frame).")
+    evaluation["methods"] |= {"inked": method("inked", 0.5) | layered | {"matte": 0.05, "eta_ink": 3.0}}
+    md = markdown_table(table_rows(evaluation), evaluation)
+    inked = next(line for line in md.splitlines() if line.startswith("inked: "))
+    assert ", each layer held near its label's ink per frame in the real clips (ink prior 3), each layer's ink below " \
+           "0.05 made white" in inked and "ink prior" not in matted

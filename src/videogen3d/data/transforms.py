@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "shift_layer",
-           "spread_layers", "matte_layers", "place_layers"]
+__all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "ink_per_frame",
+           "shift_layer", "spread_layers", "matte_layers", "place_layers"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -86,6 +86,18 @@ def matte_layers(layers01: torch.Tensor, threshold: float, dim: int = 1) -> torc
     not darken the other layers where they are multiply-blended (white is transparent); the rest is unchanged."""
     ink = 1 - layers01.mean(dim=dim, keepdim=True)
     return torch.where(ink < threshold, torch.ones_like(layers01), layers01)
+
+
+def ink_per_frame(video01: torch.Tensor, floor: float = 0.0, dim: int = 1) -> torch.Tensor:
+    """A video's ink in each frame: ``(..., C, T, H, W)`` in [0, 1] over white (channels at ``dim``) to
+    ``(..., T)``, the sum over the frame's pixels of 1 minus their mean over channels, counting only pixels whose
+    ink is at least ``floor`` (what :func:`matte_layers` at that threshold keeps). An object's size times its
+    darkness: a real cpu-scale car_right carries about 36 per frame, a rocket about 16. Differentiable in the
+    pixels above the floor."""
+    ink = 1 - video01.mean(dim=dim)
+    if floor > 0:
+        ink = ink * (ink >= floor).to(ink.dtype)
+    return ink.sum((-1, -2))
 
 
 def shift_layer(layer01: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

@@ -36,7 +36,7 @@ __all__ = ["ABLATIONS", "CLASSIFIERS", "VAE_TRAINED", "SYNTHESIS_KEYS", "resolve
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
                   "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout",
-                  "matte", "candidates", "select_at")
+                  "matte", "candidates", "select_at", "eta_ink")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide", "base", "ablate")
 
 
@@ -74,6 +74,7 @@ ABLATIONS = {
     "matte": lambda s: s.update(matte=0.0),                   # layers blended with their faint ink as decoded
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
     "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
+    "ink": lambda s: s.update(eta_ink=0.0),                   # layers of any ink, not their class's
 }
 
 

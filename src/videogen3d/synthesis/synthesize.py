@@ -16,6 +16,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.data.noise import describe_corruption
+from videogen3d.data.transforms import ink_per_frame
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis.checkpoints import (checkpoint_identity, load_autoencoder, load_classifier, load_vae,
                                               safe_load)
@@ -78,6 +79,8 @@ def optimise(r: "_Run", nets: Networks, spec: dict[str, Any], kwargs: dict[str, 
     classifiers = [(guides or {}).get(c, c) for c in spec["classifiers"]]
     cae, latent = spec["autoencoder"], spec.get("latent")
     pair = spec.get("pair_guide") if bool(((targets > 0).sum(1) > 1).any()) else None  # multi-label videos only
+    if float(kwargs.get("eta_ink") or 0) > 0:
+        kwargs = kwargs | {"class_ink": class_ink(r, float(kwargs.get("matte") or 0))}
     module = PixelSynthesis([nets[c].net for c in classifiers], targets, r.geometry["clip_len"],
                             r.geometry["frame_size"], tempcae=nets[cae].net if cae else None,
                             generator=nets[latent] if latent else None,
@@ -86,6 +89,22 @@ def optimise(r: "_Run", nets: Networks, spec: dict[str, Any], kwargs: dict[str, 
     t0 = time.perf_counter()
     trainer.fit(module)
     return module, round(time.perf_counter() - t0, 1)
+
+
+def class_ink(r: "_Run", floor: float = 0.0) -> torch.Tensor:
+    """Each class's mean ink per frame (:func:`~videogen3d.data.transforms.ink_per_frame`, pixels from ``floor`` up)
+    over the training split of the main partition, the clips that the classifiers learn from: ``(K,)``."""
+    dm = r.datamodule("main")
+    dm.prepare_data()
+    dm.setup("fit")
+    bank = dm.bank
+    per_frame = ink_per_frame(bank.target.permute(3, 0, 1, 2).float() / 255, floor, dim=0)  # (frames,)
+    seq = torch.repeat_interleave(torch.arange(len(bank.offsets) - 1), bank.offsets.diff())
+    train = torch.zeros(len(bank.offsets) - 1, dtype=torch.bool)
+    train[dm.split_sequences(bank)[0]] = True
+    labels = bank.labels[seq]
+    keep = train[seq]
+    return torch.stack([per_frame[keep & (labels == k)].mean() for k in range(len(r.class_names))])
 
 
 def synthesize(r: "_Run") -> dict[str, Any]:

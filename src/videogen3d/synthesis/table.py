@@ -44,7 +44,7 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "accuracy", "judge_p_target", "multi_label_top_k", "background_deviation", "frechet", "videos",
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
-                                           "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout", "matte", "candidates",
+                                           "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "eta_ink", "layout", "matte", "candidates",
                                            "select_at", "c3d_vae_mix", "guide_nets", "seconds")})
     return rows
 
@@ -111,6 +111,8 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
                       + (", each code kept on the sphere |u| = sqrt(d)" if r.get("code_sphere") else "")
                       + (f", one code per label ({r['layers']} layers) for multi-label targets" if r.get("layers") else "")
                       + (_composite_note(r.get("composite_weight")) if r.get("layers") else "")
+                      + (f", each layer held near its label's ink per frame in the real clips (ink prior "
+                         f"{r['eta_ink']:g})" if r.get("layers") and r.get("eta_ink") else "")
                       + (f", each layer's ink below {r['matte']:g} made white" if r.get("layers") and r.get("matte")
                          else "")
                       + (f", the layers then placed apart (shifts up to {r['layout']:.0%} of the frame)"

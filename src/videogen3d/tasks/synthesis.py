@@ -48,6 +48,12 @@ is unchanged. The generator was trained on clips of one object; it cannot make t
 not see them): each layer of a multi-label video has its faint ink below τ made white, the decoder's haze and ghosts
 that the blend would lay over the other object, and is then moved apart from the layers before it by up to ``f`` of
 the frame (:func:`~videogen3d.data.transforms.place_layers`); single-label videos are as decoded.
+``eta_ink`` (ours, with layers; needs ``class_ink``, each class's mean ink per frame in its real training clips) adds
+``eta_ink * Σ_layers log(S / a)²`` to a multi-label video's objective: ``S`` a layer's ink per frame
+(:func:`~videogen3d.data.transforms.ink_per_frame`, counted from ``matte`` up, as the output shows it) averaged over
+the frames, ``a`` its label's. Steered by classifiers that see it alone, a layer grows past its class's size (the cpu
+scale's car layers carry 1.2-2.8x a real car's ink), and in the blend the larger object takes the reader's attention
+from the other; real two-object clips hold each object at its own size. Single-label videos do not have the term.
 
 ``pair_classifier`` (ours, with layers and ``composite_weight > 0``): the composite's share of a multi-label
 video's classifier term is read by this network, a C3D trained on two-object clips
@@ -74,8 +80,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.models.blocks import frozen_copy
 from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, place_layers,
-                                        total_variation)
+from videogen3d.data.transforms import (coarse_gradient, ink_per_frame, jitter, multiply_blend, normalise_gradient,
+                                        place_layers, total_variation)
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
@@ -111,7 +117,8 @@ class PixelSynthesis(pl.LightningModule):
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
                  code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0,
-                 matte: float = 0.0, pair_classifier: nn.Module | None = None) -> None:
+                 matte: float = 0.0, pair_classifier: nn.Module | None = None, eta_ink: float = 0.0,
+                 class_ink: Sequence[float] | torch.Tensor | None = None) -> None:
         super().__init__()
         check_settings(tempcae=tempcae is not None, generator=generator is not None, method=method,
                        optimizer=optimizer, prior_gradient=prior_gradient, eta_scale=eta_scale,
@@ -119,8 +126,15 @@ class PixelSynthesis(pl.LightningModule):
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
                        code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
                        composite_weight=composite_weight, layout=layout, matte=matte, layers=layers,
-                       pair=pair_classifier is not None)
+                       pair=pair_classifier is not None, eta_ink=eta_ink)
         self.composite_weight, self.layout, self.matte = float(composite_weight), float(layout), float(matte)
+        self.eta_ink = float(eta_ink)
+        if self.eta_ink > 0:
+            ink = torch.as_tensor(class_ink if class_ink is not None else [], dtype=torch.float32).flatten()
+            if len(ink) != targets.shape[1] or not bool((ink > 0).all()):
+                raise ValueError(f"synthesis eta_ink={eta_ink} needs class_ink: each of the {targets.shape[1]} "
+                                 f"classes' mean ink per frame (> 0), got {ink.tolist()}")
+            self.register_buffer("class_ink", ink)
         self.layout_shifts: dict[int, list[tuple[int, int]]] = {}
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
@@ -303,6 +317,11 @@ class PixelSynthesis(pl.LightningModule):
             l_c3d = l_c3d.index_put((rows,), w * composite + (1 - w) * per_video)
         p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
         out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
+        if layered and self.eta_ink > 0:  # each layer at its label's ink per frame (log ratio: 2x and 1/2x cost alike)
+            have = ink_per_frame(layers01[rows], self.matte, dim=2).float().mean(-1)  # (M, L)
+            want = (self.layer_targets[rows] * self.class_ink).sum(-1)
+            ratio = ((have + 1.0) / (want + 1.0)).log().pow(2)  # +1: a pixel of full ink, so a blank layer is finite
+            out["l_ink"] = l_c3d.new_zeros(len(l_c3d)).index_put((rows,), (ratio * mask).sum(1))
         if self.eta_tv > 0:
             out["l_tv"] = total_variation(x)
         if self.method == "ours":
@@ -318,7 +337,8 @@ class PixelSynthesis(pl.LightningModule):
         prior = (self.eta_tempcae * terms["l_tempcae"] if self.method == "ours" else self.eta_norm * terms["l_norm"])
         tv = self.eta_tv * terms["l_tv"] if "l_tv" in terms else 0.0
         code = self.eta_code * terms["l_code"] if "l_code" in terms else 0.0
-        return (self.eta_c3d * terms["l_c3d"] + prior + tv + code).sum()
+        ink = self.eta_ink * terms["l_ink"] if "l_ink" in terms else 0.0
+        return (self.eta_c3d * terms["l_c3d"] + prior + tv + code + ink).sum()
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         terms = self.losses()
@@ -385,5 +405,6 @@ class PixelSynthesis(pl.LightningModule):
                 "layout": (self.layout or None) if self.generator is not None and self.n_layers > 1 else None,
                 "matte": (self.matte or None) if self.generator is not None and self.n_layers > 1 else None,
                 "pair_classifier": self.pair_classifier is not None or None,
+                "eta_ink": (self.eta_ink or None) if self.generator is not None and self.n_layers > 1 else None,
                 "candidates": self.candidates if self.candidates > 1 else None,
                 "select_at": self.select_at if self.candidates > 1 else None}

@@ -21,7 +21,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
                    composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
-                   pair: bool = False, **_: object) -> None:
+                   pair: bool = False, eta_ink: float = 0.0, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
     ``synth.py stage=all`` calls it for every method before the first stage trains (other keys, the η, lr and
@@ -66,6 +66,11 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
         raise ValueError(f"synthesis pair_guide reads the composite of a multi-label video's layers: it needs a "
                          f"generator (latent: vae), layers: true and composite_weight > 0 (got generator "
                          f"{bool(generator)}, layers={layers!r}, composite_weight={composite_weight!r})")
+    if not float(eta_ink) >= 0:
+        raise ValueError(f"synthesis eta_ink={eta_ink} must be >= 0 (the weight of a multi-label video's layers' ink prior)")
+    if float(eta_ink) > 0 and not (generator and layers):
+        raise ValueError(f"synthesis eta_ink={eta_ink} weighs the ink of a multi-label video's layers: it needs a "
+                         f"generator (latent: vae) and layers: true (got generator {bool(generator)}, layers={layers!r})")
     if code_sphere and not generator:
         raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
                          "generator (a method with latent: vae)")
