@@ -74,6 +74,7 @@ ABLATIONS = {
     "matte": lambda s: s.update(matte=0.0),                   # layers blended with their faint ink as decoded
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
     "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
+    "tsm": lambda s: s.update(classifiers=[c for c in s["classifiers"] if c != "classifier_tsm"]),  # the C3Ds alone
     "ink": lambda s: s.update(eta_ink=0.0),                   # layers of any ink, not their class's
 }
 
