@@ -42,7 +42,7 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     # round 1 trains on its own videos, round 2 on both rounds' (the plain C3D on none)
     assert [len(b) for b in banks] == [k, 2 * k]
     assert torch.equal(banks[0], rounds[0]["videos"]) and torch.equal(banks[1], torch.cat([r["videos"] for r in rounds]))
-    assert "introspective round 2 of 2: 11 negatives by best guided by classifier_vae" in log
+    assert "introspective round 2 of 2: 11 negatives by best_no_tsm guided by classifier_vae" in log  # best's C3Ds
     plain, final = _ckpt(work / "checkpoints" / "classifier_vae_plain.ckpt"), _ckpt(work / "checkpoints" / "classifier_vae.ckpt")
     assert (plain["hyper_parameters"]["negative_share"], final["hyper_parameters"]["negative_share"]) == (0.0, 0.25)
     assert any(not torch.equal(plain["state_dict"][n], t) for n, t in final["state_dict"].items() if t.is_floating_point())
@@ -50,7 +50,8 @@ def test_rounds_make_negatives_with_the_current_c3d_and_train_it_again_on_all_of
     evaluation = (work / "evaluation.json").read_text()
     assert "best_no_negatives" in evaluation
     spec = method_spec(_cfg(tmp_path, *ROUNDS), "best_no_negatives")
-    assert spec["classifiers"] == ["classifier_robust", "classifier_vae_plain"] and spec["ablate"] == ["negatives"]
+    assert spec["classifiers"] == ["classifier_robust", "classifier_vae_plain", "classifier_tsm"]
+    assert spec["ablate"] == ["negatives"]
 
     banks.clear()
     log = run_logged(caplog, _cfg(tmp_path, *ROUNDS))  # the same settings: nothing trained again
