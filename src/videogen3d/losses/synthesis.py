@@ -33,7 +33,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["parse_target", "parse_targets", "target_error", "norm_error", "primary_labels"]
+from videogen3d.data.transforms import ink_per_frame
+
+__all__ = ["parse_target", "parse_targets", "target_error", "norm_error", "ink_error", "primary_labels"]
 
 
 def parse_target(spec: str, class_names: Sequence[str]) -> torch.Tensor:
@@ -92,3 +94,18 @@ def target_error(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def norm_error(video: torch.Tensor) -> torch.Tensor:
     """Eq. 10: per-video squared L2 norm, as a mean over its pixels, ``(B,)``."""
     return video.float().pow(2).mean(dim=(1, 2, 3, 4))
+
+
+def ink_error(layers01: torch.Tensor, layer_targets: torch.Tensor, class_ink: torch.Tensor, mask: torch.Tensor,
+              floor: float = 0.0) -> torch.Tensor:
+    """The ink prior of a multi-label video's layers (ours): ``Σ_layers log((S + 1) / (a + 1))²`` per video ``(M,)``.
+
+    ``layers01 (M, L, C, T, H, W)`` in [0, 1] over white; ``S`` a layer's ink per frame
+    (:func:`~videogen3d.data.transforms.ink_per_frame`, pixels from ``floor`` up) averaged over the frames; ``a`` the
+    mean of its label (``layer_targets (M, L, K)``, one-hot) in ``class_ink (K,)``, the real training clips; ``mask
+    (M, L)`` the layers in use. The log ratio makes 2x and 1/2x cost the same, the +1 (a pixel of full ink) keeps a
+    blank layer finite. Steered by classifiers that see it alone, a layer grows past its class's size, and in the blend
+    the larger object takes the reader's attention from the other; real two-object clips hold each at its own size."""
+    have = ink_per_frame(layers01, floor, dim=2).float().mean(-1)  # (M, L)
+    want = (layer_targets * class_ink).sum(-1)
+    return (((have + 1.0) / (want + 1.0)).log().pow(2) * mask).sum(1)

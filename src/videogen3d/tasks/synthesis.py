@@ -49,11 +49,7 @@ not see them): each layer of a multi-label video has its faint ink below τ made
 that the blend would lay over the other object, and is then moved apart from the layers before it by up to ``f`` of
 the frame (:func:`~videogen3d.data.transforms.place_layers`); single-label videos are as decoded.
 ``eta_ink`` (ours, with layers; needs ``class_ink``, each class's mean ink per frame in its real training clips) adds
-``eta_ink * Σ_layers log(S / a)²`` to a multi-label video's objective: ``S`` a layer's ink per frame
-(:func:`~videogen3d.data.transforms.ink_per_frame`, counted from ``matte`` up, as the output shows it) averaged over
-the frames, ``a`` its label's. Steered by classifiers that see it alone, a layer grows past its class's size (the cpu
-scale's car layers carry 1.2-2.8x a real car's ink), and in the blend the larger object takes the reader's attention
-from the other; real two-object clips hold each object at its own size. Single-label videos do not have the term.
+the ink prior :func:`~videogen3d.losses.synthesis.ink_error` (counted from ``matte`` up) to multi-label videos only.
 
 ``pair_classifier`` (ours, with layers and ``composite_weight > 0``): the composite's share of a multi-label
 video's classifier term is read by this network, a C3D trained on two-object clips
@@ -79,10 +75,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.models.blocks import frozen_copy
-from videogen3d.losses.synthesis import norm_error, target_error
-from videogen3d.data.transforms import (coarse_gradient, ink_per_frame, jitter, multiply_blend, normalise_gradient,
-                                        place_layers, total_variation)
-from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings
+from videogen3d.losses.synthesis import ink_error, norm_error, target_error
+from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, place_layers,
+                                        total_variation)
+from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings, checked_class_ink
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
 
@@ -130,11 +126,7 @@ class PixelSynthesis(pl.LightningModule):
         self.composite_weight, self.layout, self.matte = float(composite_weight), float(layout), float(matte)
         self.eta_ink = float(eta_ink)
         if self.eta_ink > 0:
-            ink = torch.as_tensor(class_ink if class_ink is not None else [], dtype=torch.float32).flatten()
-            if len(ink) != targets.shape[1] or not bool((ink > 0).all()):
-                raise ValueError(f"synthesis eta_ink={eta_ink} needs class_ink: each of the {targets.shape[1]} "
-                                 f"classes' mean ink per frame (> 0), got {ink.tolist()}")
-            self.register_buffer("class_ink", ink)
+            self.register_buffer("class_ink", checked_class_ink(eta_ink, class_ink, targets.shape[1]))
         self.layout_shifts: dict[int, list[tuple[int, int]]] = {}
         self.candidates, self.select_at, self.select_views = int(candidates), float(select_at), int(select_views)
         self._selected = self.candidates == 1
@@ -317,11 +309,9 @@ class PixelSynthesis(pl.LightningModule):
             l_c3d = l_c3d.index_put((rows,), w * composite + (1 - w) * per_video)
         p = torch.stack([lg.float().softmax(1) for lg in logits]).mean(0)
         out = {"l_c3d": l_c3d, "p_target": (p * (self.targets > 0)).sum(1)}
-        if layered and self.eta_ink > 0:  # each layer at its label's ink per frame (log ratio: 2x and 1/2x cost alike)
-            have = ink_per_frame(layers01[rows], self.matte, dim=2).float().mean(-1)  # (M, L)
-            want = (self.layer_targets[rows] * self.class_ink).sum(-1)
-            ratio = ((have + 1.0) / (want + 1.0)).log().pow(2)  # +1: a pixel of full ink, so a blank layer is finite
-            out["l_ink"] = l_c3d.new_zeros(len(l_c3d)).index_put((rows,), (ratio * mask).sum(1))
+        if layered and self.eta_ink > 0:  # each layer of a multi-label video near its label's ink per frame
+            ink = ink_error(layers01[rows], self.layer_targets[rows], self.class_ink, mask, self.matte)
+            out["l_ink"] = l_c3d.new_zeros(len(l_c3d)).index_put((rows,), ink)
         if self.eta_tv > 0:
             out["l_tv"] = total_variation(x)
         if self.method == "ours":

@@ -3,9 +3,11 @@ that ``synth.py stage=all`` can refuse a bad method setting before the first sta
 
 from __future__ import annotations
 
+import torch
+
 from videogen3d.models.blocks import check_flag, check_fraction
 
-__all__ = ["METHODS", "OPTIMIZERS", "PRIOR_GRADIENTS", "JITTER_KEYS", "check_settings"]
+__all__ = ["METHODS", "OPTIMIZERS", "PRIOR_GRADIENTS", "JITTER_KEYS", "check_settings", "checked_class_ink"]
 
 METHODS = ("ours", "comparison")
 OPTIMIZERS = ("gd", "adam", "normgd")
@@ -74,3 +76,13 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     if code_sphere and not generator:
         raise ValueError("synthesis code_sphere=true keeps a generator's codes on a sphere; it needs a "
                          "generator (a method with latent: vae)")
+
+
+def checked_class_ink(eta_ink: float, class_ink, n_classes: int) -> torch.Tensor:
+    """``class_ink`` (each class's mean ink per frame in its real training clips) as a ``(K,)`` tensor, refused by
+    name unless it has ``n_classes`` entries, all > 0: the ink prior ``eta_ink`` needs one per class."""
+    ink = torch.as_tensor(class_ink if class_ink is not None else [], dtype=torch.float32).flatten()
+    if len(ink) != n_classes or not bool((ink > 0).all()):
+        raise ValueError(f"synthesis eta_ink={eta_ink} needs class_ink: each of the {n_classes} classes' mean ink per "
+                         f"frame (> 0), got {ink.tolist()}")
+    return ink
