@@ -92,3 +92,26 @@ def test_no_machine_paths_in_tracked_text():
     bad = re.compile(r"/(work|root|home/\w+)/")
     for path in [*REPO.glob("*.md"), *REPO.glob("conf/**/*.yaml"), *REPO.glob("src/**/*.py")]:
         assert not bad.search(path.read_text()), f"{path} mentions a path of this machine"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading: lower case, punctuation but ``-`` and ``_`` dropped, spaces to ``-``."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs").glob("*.md"))])
+def test_every_relative_link_and_image_of_the_docs_exists(doc):
+    """A link or image of README.md or docs/*.md that points into the repository names a file there, and an
+    anchor into a markdown file names one of its headings (the README's seed-003 part links its experiment log)."""
+    path = REPO / doc
+    targets = re.findall(r"\]\(([^)\s]+)\)", path.read_text())
+    local = [t for t in targets if not re.match(r"[a-z]+:", t)]
+    assert local, f"{doc} links nothing in the repository"
+    for target in local:
+        file, _, anchor = target.partition("#")
+        dest = (path.parent / file).resolve() if file else path
+        assert dest.is_file() or dest.is_dir(), f"{doc}: link ({target}) names no file ({dest.relative_to(REPO)})"
+        if anchor and dest.suffix == ".md":
+            headings = {_anchor(h) for h in re.findall(r"^#+ (.+)$", dest.read_text(), re.M)}
+            assert anchor in headings, f"{doc}: link ({target}) names no heading of {dest.name}"

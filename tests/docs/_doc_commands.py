@@ -1,6 +1,7 @@
 """Every command line the documentation shows, extracted from the files themselves.
 
-Sources: fenced and indented code blocks of README.md, sweeps/README.md and CONTRIBUTING.md, inline
+Sources: fenced and indented code blocks of README.md, docs/seed003_experiments.md (seed 003's experiment log),
+sweeps/README.md and CONTRIBUTING.md, inline
 code spans there that start with a known program, and the ``#   python ...`` header comments of
 every YAML under conf/. A line continued with ``\\`` is joined; a trailing ``# comment`` is dropped.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "sweeps/README.md", "CONTRIBUTING.md")
+DOCS = ("README.md", "docs/seed003_experiments.md", "sweeps/README.md", "CONTRIBUTING.md")
 PROGRAMS = ("python train.py", "python synth.py", "python -m videogen3d", "videogen3d ", "wandb ", "pip install",
             "pytest", "python3 -m venv")
 

@@ -15,7 +15,7 @@ level halves H and W; a linear layer maps the last level's map to the code's mea
 ``out_conv`` chooses the decoder's last layer. ``True``: the last transposed convolution gives
 ``widths[0]`` feature maps at full resolution and a 3x3 convolution maps them to the ``C*T`` output
 channels. ``False``: the last transposed convolution gives the ``C*T`` channels itself, with no
-full-resolution feature maps. Measured on the 32x24 moving objects, 3300 steps each (README, seed 003):
+full-resolution feature maps. Measured on the 32x24 moving objects, 3300 steps each (docs/seed003_experiments.md):
 ``False`` reconstructs the sprites' colour and the airplanes' wings, which ``True`` draws as grey
 diamonds (held-out MSE 0.0156 at widths 64-128-128 vs 0.0189 for ``True`` at 32-64-128), and its
 training step costs 0.57x as much as ``True``'s at the same widths.

@@ -10,7 +10,7 @@ background the rest, so a plain mean squared error lets the network draw every s
 right size. With ``foreground_weight = k`` a pixel whose target is not white (any channel below
 ``FOREGROUND_BELOW`` on the [-1, 1] range) counts ``1 + k`` times as much as a background pixel, the weights
 divided by their batch mean so that the loss keeps the scale that ``beta`` is set against
-(:func:`reconstruction_weights`). Measured on the cpu scale's clip VAE (README, seed 003): with the decoder's
+(:func:`reconstruction_weights`). Measured on the cpu scale's clip VAE (docs/seed003_experiments.md): with the decoder's
 full-resolution head (``out_conv: true``) k = 10 keeps the sprites' colours, which k = 0 draws grey, and lowers
 the held-out error on sprite pixels by 40 %; without that head colour is kept at k = 0 too, and synthesis
 through the k = 10 decoder was no better on held-out check classifiers and mixed colours within a sprite, so
