@@ -259,7 +259,8 @@ def test_documented_cli_line(cmd: Command, sandbox: Path):
 
 # ---------------------------------------------------------------------------- set-up, wandb
 BENCH = [c for c in COMMANDS if _kind(c) == "module" and not c.line.startswith(("python -m videogen3d.synthesis.readers",
-                                                                                  "python -m videogen3d.synthesis.robustness"))]
+                                                                                  "python -m videogen3d.synthesis.robustness",
+                                                                                  "python -m videogen3d.synthesis.figures"))]
 READERS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.readers")]
 
 
@@ -332,6 +333,30 @@ def test_documented_robustness_line(cmd: Command, tmp_path: Path, monkeypatch):
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, name)
     assert robustness([*args, "--clips-per-class", "1", "--steps", "1"]) == 0, cmd
+
+
+FIGURES = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.figures")]
+
+
+@pytest.mark.parametrize("cmd", FIGURES, ids=_ids(FIGURES))
+def test_documented_figures_line(cmd: Command, tmp_path: Path, monkeypatch):
+    """The line on a run written here: two targets' videos (8 frames of 16x12) in the work_dir it names, and a
+    methods.png; every figure it promises is written."""
+    from videogen3d.data.moving_objects import CLASS_NAMES
+    from videogen3d.data.video_io import write_png
+    from videogen3d.losses.synthesis import parse_targets
+    from videogen3d.synthesis.figures import main as figures
+    from videogen3d.synthesis.outputs import write_synthesis
+
+    monkeypatch.chdir(tmp_path)
+    args = cmd.argv[3:]
+    work = Path(args[0])
+    t, names = parse_targets(["car_right", "car_right+rocket_up"], list(CLASS_NAMES), 2)
+    write_synthesis(work / "synthesis" / "best", torch.rand(len(t), 3, 8, 12, 16) * 2 - 1, names, t, {}, CLASS_NAMES,
+                    mp4=False)
+    write_png(work / "methods.png", torch.zeros(12, 16, 3, dtype=torch.uint8))
+    paths = figures(args)
+    assert len(paths) == 4 and all(p.is_file() for p in paths), cmd
 
 
 OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb")]
