@@ -216,7 +216,11 @@ def test_cpu_fast_scale_is_cpu_with_the_documented_cuts():
     # the foreground weight is off in both (tried, not kept)
     assert fast.vae.module.net.out_conv is False and cpu.vae.module.net.out_conv is False
     assert fast.vae.module.foreground_weight == cpu.vae.module.foreground_weight == 0.0
-    assert fast.vae.epochs == cpu.vae.epochs == 20 and fast.vae.clips_per_class == cpu.vae.clips_per_class
+    # cpu: the clip VAE 40 epochs and the introspective rounds off since the twenty-fourth session; cpu_fast as measured
+    assert (fast.vae.epochs, cpu.vae.epochs) == (20, 40) and fast.vae.clips_per_class == cpu.vae.clips_per_class
+    assert (fast.classifier.vae_domain.introspection.rounds, cpu.classifier.vae_domain.introspection.rounds) == (2, 0)
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        assert compose("synth", overrides=["scale=paper"]).classifier.vae_domain.introspection.rounds == 2
     assert (fast.synthesis.iterations, fast.synthesis.eta_scale) == (100, 31.25)
     # the flow-time rule of the priors' eta: (50000 / iterations) * (P / 589824)
     p = 3 * 16 * 24 * 32
