@@ -80,3 +80,6 @@ def test_missing_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"methods\.png.*stage=evaluate"):
         write_figures(work, tmp_path / "docs", "cpu")
     assert not (tmp_path / "docs").exists()  # nothing half-written
+    for bad, match in (({"every": 0}, "every must be >= 1, got 0"), ({"fps": 0.0}, "fps must be > 0, got 0.0")):
+        with pytest.raises(ValueError, match=match):
+            write_figures(work, tmp_path / "docs", "cpu", **bad)

@@ -54,10 +54,12 @@ def enlarge(videos: torch.Tensor, scale: int) -> torch.Tensor:
 
 def write_figures(work_dir: str | os.PathLike, out_dir: str | os.PathLike, tag: str, method: str = "best",
                   report_dir: str | os.PathLike | None = None, every: int = 2, scale: int = 2, gif_scale: int = 4,
-                  fps: float | None = None) -> list[Path]:
+                  fps: float = 8.0) -> list[Path]:
     """Write the three figures (see the module's docstring) to ``out_dir``; returns the paths written."""
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every!r}")
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, got {fps!r}")
     work, out = Path(work_dir), Path(out_dir)
     record = load_synthesis(work / "synthesis" / method / "videos.pt",
                             f"python synth.py stage=all synthesis.methods=[{method}] work_dir={work}")
@@ -75,11 +77,10 @@ def write_figures(work_dir: str | os.PathLike, out_dir: str | os.PathLike, tag: 
     written.append(target)
     rows = enlarge(videos[:, :, ::every], scale)
     written.append(write_png(out / f"synthesis_{method}_{tag}.png", frame_grid(rows, gap=2 * scale)))
-    rate = float(fps or record.get("settings", {}).get("fps") or 8.0)
     big = enlarge(videos, gif_scale)
     for i, (video, name) in enumerate(zip(big, names)):
         stem = safe_name(name.replace("+", "_and_"))
-        written.append(write_gif(out / "synthesis_gallery" / f"{i:02d}_{stem}.gif", to_uint8_frames(video), rate))
+        written.append(write_gif(out / "synthesis_gallery" / f"{i:02d}_{stem}.gif", to_uint8_frames(video), fps))
     return written
 
 
@@ -94,8 +95,9 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     p.add_argument("--every", type=int, default=2, help="every n-th frame in the rows figure")
     p.add_argument("--scale", type=int, default=2, help="enlargement of the rows figure")
     p.add_argument("--gif-scale", type=int, default=4, help="enlargement of the gallery's GIFs")
+    p.add_argument("--fps", type=float, default=8.0, help="the gallery's frame rate (synthesis.fps's default)")
     a = p.parse_args(argv)
-    paths = write_figures(a.work_dir, a.out_dir, a.tag, a.method, a.report_dir, a.every, a.scale, a.gif_scale)
+    paths = write_figures(a.work_dir, a.out_dir, a.tag, a.method, a.report_dir, a.every, a.scale, a.gif_scale, a.fps)
     for path in paths:
         print(path)
     return paths
