@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +85,10 @@ def test_missing_files_are_named(tmp_path):
     for bad, match in (({"every": 0}, "every must be >= 1, got 0"), ({"fps": 0.0}, "fps must be > 0, got 0.0")):
         with pytest.raises(ValueError, match=match):
             write_figures(work, tmp_path / "docs", "cpu", **bad)
+
+
+def test_the_command_line_names_a_missing_run_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "videogen3d.synthesis.figures", str(tmp_path / "nowhere"),
+                           str(tmp_path / "docs"), "--tag", "cpu"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "nowhere/synthesis/best/videos.pt" in done.stderr
