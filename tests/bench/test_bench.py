@@ -8,8 +8,12 @@ import math
 import pytest
 import torch
 
+from hydra.utils import instantiate
+
 from videogen3d.bench import BENCHMARKS
 from videogen3d.bench.__main__ import main
+from videogen3d.bench.common import compose
+from videogen3d.bench.flops import count_flops
 
 MACHINE_KEYS = {"cpu", "cores", "torch", "lightning", "device", "torch_threads"}
 
@@ -99,8 +103,36 @@ def test_synthesis_times_the_three_methods_both_ways(tmp_path, shared_data_dir):
         (m, p, g) for m in ("ours", "comparison", "ours_dae") for p in ("raw", "lightning") for g in ("frozen_copy", "plain")}
     assert all(r["videos"].startswith("11x3x") for r in rows)  # the 11 targets in one batch
     _positive([r["iterations/s"] for r in rows])
+    _positive([r["GFLOP/iteration"] for r in rows])
+    assert all(r["MFU"] is None for r in rows)  # no peak for a CPU: none is guessed
     with pytest.raises(ValueError, match="--guides: unknown 'fast'"):
         _run("synthesis", tmp_path, shared_data_dir, "--guides", "fast")
+
+
+def test_synthesis_counts_an_iterations_flops_without_running_it(tmp_path, shared_data_dir):
+    # --flops-only: shapes only (meta tensors), so the paper scale's full C3D at 128x96 is counted in a moment on a CPU
+    out = tmp_path / "bench"
+    assert main(["synthesis", "--flops-only", "--scales", "cpu,paper", "--device", "cpu", "--out", str(out),
+                 "--data-dir", str(shared_data_dir)]) == 0
+    rec = json.loads((out / "synthesis.json").read_text())
+    rows = {(r["scale"], r["method"]): r for r in rec["figures"]}
+    assert set(rows) == {(s, m) for s in ("cpu", "paper") for m in ("ours", "comparison", "ours_dae")}
+    assert "iterations/s" not in rec["columns"]
+    assert rows["paper", "ours"]["videos"] == "11x3x16x96x128"
+    cfg = compose(["scale=cpu"], shared_data_dir, config_name="synth")
+    hw = tuple(int(v) for v in cfg.dataset.source.frame_size)
+    with torch.device("meta"):
+        clf = instantiate(cfg.classifier.module.net, num_classes=11, clip_len=16, frame_size=hw).eval()
+        forward = count_flops(lambda: clf(torch.zeros(11, 3, 16, *hw)))
+    # eq. 11: the C3D's forward and its input gradient, the same FLOPs again; the frozen weights get no gradient
+    assert rows["cpu", "comparison"]["GFLOP/iteration"] == pytest.approx(2 * forward / 1e9, rel=1e-6)
+    for scale in ("cpu", "paper"):
+        ours, dae, comp = (rows[scale, m]["GFLOP/iteration"] for m in ("ours", "ours_dae", "comparison"))
+        assert ours > dae > comp  # the tempCAE's forward adds FLOPs; eq. 8's full gradient also its backward
+    paper = rows["paper", "ours"]
+    floor = 50000 * paper["GFLOP/iteration"] * 1e9 / 989.4e12
+    assert paper["50000 iterations at the H100 peak (s)"] == pytest.approx(floor, rel=1e-3)
+    assert paper["MFU for 3 min"] == pytest.approx(floor / 180, rel=1e-3)
 
 
 def test_translate_writes_every_frame(tmp_path, shared_data_dir):

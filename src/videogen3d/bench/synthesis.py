@@ -8,7 +8,12 @@ holds the 11 videos as its parameter; an iteration is its objective (eq. 8 for `
 ``raw`` (a Python loop over that module's own ``losses``/``objective``) and ``lightning``
 (``Trainer.fit`` with ``max_steps``, as ``synth.py stage=synthesis`` runs it). The projection column
 is the wall time of the seed's 50000 iterations at the measured rate (goal on one H100: <= 3 min at
-the paper scale). The module's interface is read defensively (keyword arguments it does not know
+the paper scale).
+
+Every row also carries the iteration's FLOPs, counted by ``FlopCounterMode`` on ``meta`` tensors (shapes only, no
+arithmetic, so the paper scale is counted in a second on any machine), the seed's 50000 iterations at an H100's dense
+bf16 peak (a floor no run reaches) and the share of that peak that the goal's 3 minutes need; on a GPU, the MFU
+measured. ``--flops-only`` gives those columns alone, with no timing. The module's interface is read defensively (keyword arguments it does not know
 are dropped), so the benchmark keeps working while that code changes.
 """
 
@@ -23,11 +28,14 @@ import torch
 from hydra.utils import instantiate
 
 from videogen3d.bench.common import compose, data_dir
+from videogen3d.bench.flops import count_flops, mfu, peak_bf16_flops
 from videogen3d.bench.runner import Report, median, sync, time_steps
 from videogen3d.synthesis import stages as _stages  # noqa: F401  registers conf/synth.yaml's synth_conf resolver
 
 METHODS = {"ours": ("ours", "full"), "comparison": ("comparison", None), "ours_dae": ("ours", "residual")}
 SEED_ITERATIONS = 50000
+GOAL_SECONDS = 180.0  # issue 11: the 11 videos' 50000 iterations in <= 3 min on one H100
+H100 = "NVIDIA H100 80GB HBM3"  # the SXM part's name: its dense bf16 peak (videogen3d.bench.flops)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paths", default="raw,lightning", help="raw and/or lightning")
     p.add_argument("--guides", default="frozen_copy", help="frozen_copy (what synthesis uses: batch norm folded, "
                    "NDHWC) and/or plain (the networks as built, in eval mode): the ratio of the two in one run")
+    p.add_argument("--flops-only", action="store_true", help="count each iteration's FLOPs on meta tensors and "
+                   "project them onto an H100's peak, without timing anything (the paper scale in seconds on a CPU)")
 
 
 def _class_names() -> list[str]:
@@ -70,7 +80,27 @@ def build_module(cfg, method: str, device: torch.device, iterations: int):
                  eta_norm=s.eta_norm, optimizer=s.optimizer, lr=s.lr, iterations=iterations,
                  init_scale=s.init_scale, clamp=s.clamp, seed=int(s.seed), eta_scale=float(s.get("eta_scale", 1.0)),
                  eta_c3d_scale=s.get("eta_c3d_scale"), prior_gradient=prior or "full")
-    return PixelSynthesis(clf, targets, t, hw, **kw).to(device), f"{len(names)}x3x{t}x{hw[0]}x{hw[1]}", clf, cae
+    return PixelSynthesis(clf, targets, t, hw, **kw).to(device), _shape(cfg), clf, cae
+
+
+def _shape(cfg) -> str:
+    """The batch of one iteration: the 11 single-label targets, ``11x3xTxHxW``."""
+    src = cfg.dataset.source
+    return f"{len(_class_names())}x3x{int(src.clip_len)}x{int(src.frame_size[0])}x{int(src.frame_size[1])}"
+
+
+def iteration_flops(cfg, method: str) -> int:
+    """FLOPs of one iteration of ``method`` (objective, backward) on the 11 videos, counted on ``meta`` tensors."""
+    with torch.device("meta"):
+        module = build_module(cfg, method, torch.device("meta"), 3)[0]
+        return count_flops(lambda: module.objective(module.losses()).backward())
+
+
+def _flop_columns(flops: int) -> dict:
+    peak = peak_bf16_flops(H100)
+    floor = SEED_ITERATIONS * flops / peak
+    return {"GFLOP/iteration": flops / 1e9, "50000 iterations at the H100 peak (s)": floor,
+            "MFU for 3 min": floor / GOAL_SECONDS}
 
 
 def _plain_guides(module, clf, cae) -> None:
@@ -124,13 +154,20 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     if args.tiny:
         args.scales, args.steps, args.warmup = "tiny", 2, 1
     precision = "bf16-mixed" if device.type == "cuda" else "32-true"
-    report = Report("synthesis", ["scale", "videos", "method", "path", "guides", "iterations/s", "ms/iteration",
-                                  f"{SEED_ITERATIONS} iterations (projected)"])
+    flop_cols = ["GFLOP/iteration", "50000 iterations at the H100 peak (s)", "MFU for 3 min"]
+    report = Report("synthesis", ["scale", "videos", "method", *flop_cols] if args.flops_only else
+                    ["scale", "videos", "method", "path", "guides", "iterations/s", "ms/iteration",
+                     f"{SEED_ITERATIONS} iterations (projected)", *flop_cols, "MFU"])
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     for scale in [s.strip() for s in args.scales.split(",") if s.strip()]:
         cfg = compose([f"scale={scale}", *args.overrides], data_dir(args.data_dir), config_name="synth")
         for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
             if method not in METHODS:
                 raise ValueError(f"--methods: unknown method {method!r}; expected some of {list(METHODS)}")
+            flops = iteration_flops(cfg, method)
+            if args.flops_only:
+                report.rows.append({"scale": scale, "videos": _shape(cfg), "method": method, **_flop_columns(flops)})
+                continue
             for path, guides in [(p.strip(), g.strip()) for p in args.paths.split(",") if p.strip()
                                  for g in args.guides.split(",") if g.strip()]:
                 if guides not in ("frozen_copy", "plain"):
@@ -149,10 +186,15 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
                 report.rows.append({"scale": scale, "videos": shape, "method": method, "path": path, "guides": guides,
                                     "iterations/s": rate, "ms/iteration": 1000 / rate,
                                     f"{SEED_ITERATIONS} iterations (projected)": _hms(secs),
-                                    "projected_seconds": secs, "precision": precision if path == "lightning" else "32"})
+                                    "projected_seconds": secs, "precision": precision if path == "lightning" else "32",
+                                    **_flop_columns(flops), "MFU": mfu(flops, 1 / rate, name)})
     report.settings = {"scales": args.scales, "methods": args.methods, "steps": args.steps, "warmup": args.warmup,
-                       "guides": args.guides,
+                       "guides": args.guides, "flops_only": bool(args.flops_only),
                        "overrides": list(args.overrides)}
+    report.notes.append("FLOPs: convolutions and matmuls of one iteration (FlopCounterMode on meta tensors); the peak "
+                        f"column is 50000 of them at {peak_bf16_flops(H100) / 1e12:.1f} TFLOP/s (an H100 SXM's dense "
+                        "bf16 peak), the MFU column that peak's share which the goal's 3 minutes need; MFU: the "
+                        "measured rate's share of this device's peak (CUDA only).")
     report.notes.append("Random network weights (the cost does not depend on them); one batch holds the 11 "
                         "single-label targets. Lightning rows use bf16-mixed on CUDA, fp32 on CPU.")
     return report
