@@ -145,3 +145,18 @@ def test_a_bad_max_val_drop_is_refused(tmp_path):
         with pytest.raises(ConfigError, match=rf"introspection\.max_val_drop='?{bad}'? must be null \(no guard\)"):
             run(_cfg(tmp_path, *ROUNDS, f"classifier.vae_domain.introspection.max_val_drop={bad}"))
     assert not (tmp_path / "work" / "checkpoints").exists()  # refused before anything trained
+
+
+def test_the_guard_without_validation_clips_is_refused_before_anything_trains(tmp_path):
+    # 4 clips per class and val_fraction 0.1: round(0.4) = 0 validation clips per class, so the guard had nothing to read
+    # (a KeyError 'val/acc' after the VAE-domain C3D had trained); now a ConfigError naming both keys and the least count
+    guard = [*ROUNDS, "classifier.vae_domain.introspection.max_val_drop=0.03", "dataset.source.clips_per_class=4"]
+    with pytest.raises(ConfigError, match=r"max_val_drop=0\.03 compares accuracies on the real clips .* "
+                                          r"dataset\.source\.clips_per_class=4 with dataset\.val_fraction=0\.1 puts "
+                                          r"none there; use dataset\.source\.clips_per_class>=6 or"):
+        run(_cfg(tmp_path, *guard))
+    assert not (tmp_path / "work" / "checkpoints").exists()
+    with pytest.raises(ConfigError, match=r"use dataset\.val_fraction>0 or"):
+        run(_cfg(tmp_path, *guard, "dataset.val_fraction=0.0"))
+    needed_checkpoints(_cfg(tmp_path, *ROUNDS, "dataset.source.clips_per_class=4"))  # no guard (null): allowed
+

@@ -176,6 +176,8 @@ def introspection(cfg: DictConfig) -> dict[str, Any] | None:
     drop = intro.get("max_val_drop")
     if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop <= 1):
         raise ConfigError(f"{key}.max_val_drop={drop!r} must be null (no guard) or an accuracy drop in [0, 1]")
+    if drop is not None:
+        _check_validation_clips(cfg, f"{key}.max_val_drop={drop!r}")
     share = OmegaConf.select(cfg, "classifier.vae_domain.module.negative_share", default=0.0)
     if not share:
         raise ConfigError(f"{key}.rounds={intro['rounds']} needs classifier.vae_domain.module.negative_share > 0 "
@@ -185,6 +187,19 @@ def introspection(cfg: DictConfig) -> dict[str, Any] | None:
         raise ConfigError(f"{key}.method={intro['method']!r} does not use classifier_vae ({spec['classifiers']}); "
                           f"its videos are the VAE-domain C3D's negatives, so it must be guided by it")
     return intro | {"spec": spec}
+
+
+def _check_validation_clips(cfg: DictConfig, setting: str) -> None:
+    """Refuse ``setting`` (the guard that reads real validation clips) where the main partition's split puts none of a
+    class's clips into validation (``round(clips_per_class * val_fraction)``, the datamodule's count, is 0)."""
+    n, f = OmegaConf.select(cfg, "dataset.source.clips_per_class"), OmegaConf.select(cfg, "dataset.val_fraction")
+    if n is None or f is None or round(int(n) * float(f)) >= 1:
+        return
+    least = next((k for k in range(1, int(2 / float(f)) + 2) if round(k * float(f)) >= 1), None) if f > 0 else None
+    fix = f"dataset.source.clips_per_class>={least}" if least else "dataset.val_fraction>0"
+    raise ConfigError(f"{setting} compares accuracies on the real clips of the main partition's validation split, but "
+                      f"dataset.source.clips_per_class={n} with dataset.val_fraction={f} puts none there; use {fix} "
+                      f"or classifier.vae_domain.introspection.max_val_drop=null")
 
 
 def needed_checkpoints(cfg: DictConfig) -> set[str]:
