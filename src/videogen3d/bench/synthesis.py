@@ -13,8 +13,10 @@ the paper scale).
 Every row also carries the iteration's FLOPs, counted by ``FlopCounterMode`` on ``meta`` tensors (shapes only, no
 arithmetic, so the paper scale is counted in a second on any machine), the seed's 50000 iterations at an H100's dense
 bf16 peak (a floor no run reaches) and the share of that peak that the goal's 3 minutes need; on a GPU, the MFU
-measured. ``--flops-only`` gives those columns alone, with no timing. The module's interface is read defensively (keyword arguments it does not know
-are dropped), so the benchmark keeps working while that code changes.
+measured (against the bf16 peak; the raw path runs fp32). ``--flops-only`` gives those columns alone, with no timing.
+
+The module's interface is read defensively (keyword arguments it does not know are dropped), so the benchmark keeps
+working while that code changes.
 """
 
 from __future__ import annotations
