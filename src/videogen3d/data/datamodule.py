@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
 
 
+def held_out_counts(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
+    """How many of a group's ``n`` sequences go to validation and to test (:meth:`VideoDataModule.split_sequences`
+    splits each class so): ``round(n * fraction)`` each, Python's rounding (half to even: 5 x 0.1 gives 0)."""
+    return round(n * float(val_fraction)), round(n * float(test_fraction))
+
+
 class ClipDataset(Dataset):
     """Clips of ``bank``: item ``i`` is the window at ``starts[i]`` (or, without ``starts``, at frame ``i``).
 
@@ -200,7 +206,7 @@ class VideoDataModule(pl.LightningDataModule):
         parts: list[list[torch.Tensor]] = [[], [], []]
         for seqs in groups:
             seqs = seqs[torch.randperm(len(seqs), generator=g)]
-            n_val, n_test = round(len(seqs) * self.val_fraction), round(len(seqs) * self.test_fraction)
+            n_val, n_test = held_out_counts(len(seqs), self.val_fraction, self.test_fraction)
             if len(seqs) - n_val - n_test < 1:
                 raise ValueError(
                     f"{len(seqs)} sequence(s) cannot be split with val_fraction={self.val_fraction} and "

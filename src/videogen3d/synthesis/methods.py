@@ -26,6 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from videogen3d.data.datamodule import held_out_counts
 from videogen3d.utils.config import ConfigError, check_whole
 
 __all__ = ["ABLATIONS", "CLASSIFIERS", "VAE_TRAINED", "SYNTHESIS_KEYS", "resolve_method", "synthesis_kwargs",
@@ -191,11 +192,11 @@ def introspection(cfg: DictConfig) -> dict[str, Any] | None:
 
 def _check_validation_clips(cfg: DictConfig, setting: str) -> None:
     """Refuse ``setting`` (the guard that reads real validation clips) where the main partition's split puts none of a
-    class's clips into validation (``round(clips_per_class * val_fraction)``, the datamodule's count, is 0)."""
+    class's clips into validation (the datamodule's own count, :func:`~videogen3d.data.datamodule.held_out_counts`)."""
     n, f = OmegaConf.select(cfg, "dataset.source.clips_per_class"), OmegaConf.select(cfg, "dataset.val_fraction")
-    if n is None or f is None or round(int(n) * float(f)) >= 1:
+    if n is None or f is None or held_out_counts(int(n), f, 0)[0] >= 1:
         return
-    least = next((k for k in range(1, int(2 / float(f)) + 2) if round(k * float(f)) >= 1), None) if f > 0 else None
+    least = next((k for k in range(1, int(2 / f) + 2) if held_out_counts(k, f, 0)[0] >= 1), None) if f > 0 else None
     fix = f"dataset.source.clips_per_class>={least}" if least else "dataset.val_fraction>0"
     raise ConfigError(f"{setting} compares accuracies on the real clips of the main partition's validation split, but "
                       f"dataset.source.clips_per_class={n} with dataset.val_fraction={f} puts none there; use {fix} "
