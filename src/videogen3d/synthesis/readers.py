@@ -58,7 +58,7 @@ from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
-           "read_object_pairs", "main"]
+           "read_object_pairs", "real_clips_by_class", "main"]
 
 
 class _Reader(nn.Module):
@@ -183,7 +183,7 @@ def train_reader(name: str, frame_size: Sequence[int], clip_len: int, *, clips_p
     return task, acc
 
 
-def _real_by_class(frame_size: Sequence[int], clip_len: int, clips_per_class: int, seed: int,
+def real_clips_by_class(frame_size: Sequence[int], clip_len: int, clips_per_class: int, seed: int,
                    classes: Sequence[int] | None = None) -> dict[int, torch.Tensor]:
     """Real clips rendered from ``seed``, ``(clips_per_class, 3, T, H, W)`` in [-1, 1] per class index."""
     clips = _Clips(frame_size, clip_len, clips_per_class, seed)
@@ -196,7 +196,7 @@ def read_real_pairs(reader: nn.Module, frame_size: Sequence[int], clip_len: int,
     """The share of real two-object clips, ``clips_per_class`` for every pair of classes (rendered from ``seed``
     and multiply-blended, :func:`~videogen3d.synthesis.judge.real_multi_reference`), that ``reader`` reads with
     both classes in its top 2: what a faithful multi-label video gets from it."""
-    by_class = {k: list(x) for k, x in _real_by_class(frame_size, clip_len, clips_per_class, seed).items()}
+    by_class = {k: list(x) for k, x in real_clips_by_class(frame_size, clip_len, clips_per_class, seed).items()}
     pairs = torch.zeros(len(CLASS_NAMES) * (len(CLASS_NAMES) - 1) // 2, len(CLASS_NAMES))
     for row, (a, b) in enumerate(itertools.combinations(range(len(CLASS_NAMES)), 2)):
         pairs[row, [a, b]] = 0.5
@@ -250,7 +250,7 @@ def _object_sources(record: dict[str, Any], classes: Sequence[int], vae_path: Pa
                     clips_per_class: int = 9) -> dict[str, dict[int, torch.Tensor]]:
     videos, targets = record["videos"].float(), record["targets"].float()
     t, (h, w) = videos.shape[2], videos.shape[3:]
-    real = _real_by_class((h, w), t, clips_per_class, 8, classes)
+    real = real_clips_by_class((h, w), t, clips_per_class, 8, classes)
     labels, single = primary_labels(targets)
     synth = {k: videos[single & (labels == k)] for k in classes}
     sources = {"real": real, "synth": synth}
