@@ -260,7 +260,8 @@ def test_documented_cli_line(cmd: Command, sandbox: Path):
 # ---------------------------------------------------------------------------- set-up, wandb
 BENCH = [c for c in COMMANDS if _kind(c) == "module" and not c.line.startswith(("python -m videogen3d.synthesis.readers",
                                                                                   "python -m videogen3d.synthesis.robustness",
-                                                                                  "python -m videogen3d.synthesis.figures"))]
+                                                                                  "python -m videogen3d.synthesis.figures",
+                                                                                  "python -m videogen3d.synthesis.reconstruction"))]
 READERS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.readers")]
 
 
@@ -357,6 +358,32 @@ def test_documented_figures_line(cmd: Command, tmp_path: Path, monkeypatch):
     write_png(work / "methods.png", torch.zeros(12, 16, 3, dtype=torch.uint8))
     paths = figures(args)
     assert len(paths) == 4 and all(p.is_file() for p in paths), cmd
+
+
+RECONSTRUCTION = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.reconstruction")]
+
+
+@pytest.mark.parametrize("cmd", RECONSTRUCTION, ids=_ids(RECONSTRUCTION))
+def test_documented_reconstruction_line(cmd: Command, tmp_path: Path, monkeypatch):
+    """The line with the clip VAE checkpoint it names written here (an untrained tiny one, 8 frames of 32x24), one
+    clip per class appended; the figure it asks for is written."""
+    from videogen3d.data.moving_objects import CLASS_NAMES
+    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
+    from videogen3d.synthesis.reconstruction import main as reconstruction
+
+    monkeypatch.chdir(tmp_path)
+    node = {"_target_": "videogen3d.tasks.vae.ClipVAEModule", "clip_len": 8, "frame_size": [24, 32],
+            "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 4, "widths": [8, 8, 8],
+                    "clip_len": 8, "frame_size": [24, 32]}}
+    args = cmd.argv[3:]
+    ckpt = Path(args[0])
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, ckpt)
+    errors = reconstruction([*args, "--clips-per-class", "1"])
+    assert list(errors) == [*CLASS_NAMES, "mean"], cmd
+    if "--png" in args:
+        png = Path(args[args.index("--png") + 1])
+        assert png.is_file() and png.stat().st_size > 0, cmd
 
 
 OTHER = [c for c in COMMANDS if _kind(c) in ("setup", "wandb")]

@@ -29,7 +29,7 @@ import torch
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.losses.robust import ADV_NORMS, cross_entropy_sum, pgd_attack
 from videogen3d.synthesis.checkpoints import load_module
-from videogen3d.synthesis.readers import _real_by_class
+from videogen3d.synthesis.readers import real_clips_by_class
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.io import atomic_path
 
@@ -52,7 +52,7 @@ def attack_accuracy(net: torch.nn.Module, clips: torch.Tensor, labels: torch.Ten
 @functools.lru_cache(maxsize=4)
 def _real_clips(frame_size: tuple[int, int], clip_len: int, clips_per_class: int, seed: int) -> torch.Tensor:
     """Every class's real clips, class-major, rendered once per geometry (several checkpoints share them)."""
-    by_class = _real_by_class(frame_size, clip_len, clips_per_class, seed)
+    by_class = real_clips_by_class(frame_size, clip_len, clips_per_class, seed)
     return torch.cat([by_class[k] for k in range(len(CLASS_NAMES))])
 
 
