@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,26 @@ CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "chec
 
 def safe_load(path: str | os.PathLike, what: str) -> Any:
     """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary
-    pickled objects; a file that needs more is refused, naming it."""
+    pickled objects; a file that needs more is refused, naming it, and so is one that is not a readable
+    checkpoint at all (empty, cut short, or another kind of file): a ``ValueError`` naming the file, never a
+    traceback from deep inside ``torch.load``."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
-                         f"refused (loaded with weights_only=True): {str(err).splitlines()[0]}") from None
+        # torch's wordings: "Unsupported global: GLOBAL x.y ..." or "Trying to load unsupported GLOBAL x.y whose ..."
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        if found:  # a pickle that asks for a class or function: what a file that runs code on loading does
+            raise ValueError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
+                             f"refused (loaded with weights_only=True): it asks for {found.group(1)}") from None
+        operand = re.search(r"Unsupported operand \S+", str(err))
+        raise ValueError(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
+                         f"damaged){': ' + operand.group(0) if operand else ''}") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (RuntimeError, EOFError, OSError) as err:  # empty, or a zip archive cut short (at its index or its data)
+        first = (str(err).splitlines() or [""])[0].split(". ")[0]
+        raise ValueError(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
+                         f"{type(err).__name__}{': ' + first if first else ''}") from None
 
 
 class ModuleConfigInCheckpoint(pl.Callback):
