@@ -66,3 +66,12 @@ def test_a_cut_checkpoint_on_the_command_line_is_one_line(good, tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{str(path)!r} is not a readable torch checkpoint (empty or cut short)" in lines[0]
+
+
+def test_a_cut_reader_file_is_named(good, tmp_path):
+    from videogen3d.synthesis.readers import _load
+
+    path = tmp_path / "check1.pt"
+    path.write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"reader check1 '.*check1.pt' is not a readable torch checkpoint"):
+        _load("check1", path)

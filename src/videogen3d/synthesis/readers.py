@@ -52,6 +52,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
 from videogen3d.losses.synthesis import primary_labels
+from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
@@ -273,7 +274,7 @@ def _load(name: str, path: Path) -> nn.Module:
     if not path.is_file():
         raise FileNotFoundError(f"reader {name}: no weights at {str(path)!r}; make them with: "
                                 f"python -m videogen3d.synthesis.readers train --out {path.parent}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = safe_load(path, f"reader {name}")
     net = RECIPES[name]["net"](len(CLASS_NAMES), int(blob["clip_len"]), blob["frame_size"])
     net.load_state_dict(blob["state_dict"])
     return net.eval()
