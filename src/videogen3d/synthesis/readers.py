@@ -185,7 +185,7 @@ def train_reader(name: str, frame_size: Sequence[int], clip_len: int, *, clips_p
 
 
 def real_clips_by_class(frame_size: Sequence[int], clip_len: int, clips_per_class: int, seed: int,
-                   classes: Sequence[int] | None = None) -> dict[int, torch.Tensor]:
+                        classes: Sequence[int] | None = None) -> dict[int, torch.Tensor]:
     """Real clips rendered from ``seed``, ``(clips_per_class, 3, T, H, W)`` in [-1, 1] per class index."""
     clips = _Clips(frame_size, clip_len, clips_per_class, seed)
     return {k: torch.stack([clips[i]["target"] for i in (clips.labels == k).nonzero().flatten().tolist()])

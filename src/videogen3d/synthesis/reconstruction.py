@@ -30,6 +30,7 @@ from videogen3d.synthesis.checkpoints import load_module
 from videogen3d.synthesis.figures import enlarge
 from videogen3d.synthesis.readers import real_clips_by_class
 from videogen3d.tasks.vae import FOREGROUND_BELOW, ClipVAEModule
+from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
 
 __all__ = ["sprite_error", "reconstruction_errors", "main"]
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     for name in CLASS_NAMES:
         print(f"  {name:<14} {errors[name]:.3f}")
     if a.json:
-        a.json.write_text(json.dumps(errors, indent=1))
+        with atomic_path(a.json) as tmp:
+            tmp.write_text(json.dumps(errors, indent=1))
     if a.png:
         rows = []
         with torch.no_grad():
