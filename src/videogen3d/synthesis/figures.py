@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 
 from videogen3d.data.video_io import write_gif, write_png
 from videogen3d.synthesis.outputs import load_synthesis, safe_name
+from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid, to_uint8_frames
 
@@ -105,8 +105,4 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as e:  # a missing file or a bad option: one line, no traceback
-        print(f"videogen3d.synthesis.figures: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "videogen3d.synthesis.figures")

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -56,6 +55,7 @@ from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
@@ -368,8 +368,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (FileNotFoundError, ValueError) as e:  # a missing file or a bad record: one line, no traceback
-        print(f"videogen3d.synthesis.readers: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "videogen3d.synthesis.readers")

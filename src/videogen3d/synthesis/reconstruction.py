@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from videogen3d.synthesis.checkpoints import load_module
 from videogen3d.synthesis.figures import enlarge
 from videogen3d.synthesis.readers import real_clips_by_class
 from videogen3d.tasks.vae import FOREGROUND_BELOW, ClipVAEModule
+from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
 
@@ -104,8 +104,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as e:  # a missing checkpoint or a bad option: one line, no traceback
-        print(f"videogen3d.synthesis.reconstruction: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "videogen3d.synthesis.reconstruction")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from videogen3d.losses.robust import ADV_NORMS, cross_entropy_sum, pgd_attack
 from videogen3d.synthesis.checkpoints import load_module
 from videogen3d.synthesis.readers import real_clips_by_class
 from videogen3d.tasks.classifier import VideoClassifier
+from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["attack_accuracy", "robustness", "main"]
@@ -113,8 +113,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (FileNotFoundError, ValueError) as e:  # a missing or foreign checkpoint: one line, no traceback
-        print(f"videogen3d.synthesis.robustness: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "videogen3d.synthesis.robustness")
