@@ -69,3 +69,14 @@ def train_cfg(tmp_path, shared_data_dir):
 
     yield make
     GlobalHydra.instance().clear()
+
+
+# ------------------------------------------------------------------------------- precision
+@pytest.fixture
+def reference_conv_kernels(monkeypatch):
+    """bf16 on the CPU through PyTorch's reference kernels: on CPUs with native bf16, oneDNN's bf16 Conv3d
+    weight gradients are wrong for clips of fewer frames than the kernel (``videogen3d.utils.precision``),
+    which the tiny models' deepest layers reach. Right on every CPU, and fast enough at tiny sizes."""
+    import torch
+
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)

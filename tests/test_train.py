@@ -84,8 +84,9 @@ def test_adversarial_loss_without_disc_names_both(train_cfg):
         train(cfg)
 
 
-def test_bf16_autocast_forward_on_cpu(train_cfg):
-    """bf16-mixed is the GPU trainer's precision; its autocast path also runs on the CPU."""
+def test_bf16_autocast_forward_on_cpu(train_cfg, reference_conv_kernels):
+    """bf16-mixed is the GPU trainer's precision; its autocast path also runs on the CPU (through PyTorch's
+    reference kernels: see tests/utils/test_precision.py for oneDNN's)."""
     cfg = train_cfg("trainer.fast_dev_run=true", "trainer.precision=bf16-mixed", "baselines=false")
     results = train(cfg)
     assert math.isfinite(results["train/loss"])

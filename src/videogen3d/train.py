@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
 from videogen3d.utils.config import ConfigError, check_config, instantiate_group
+from videogen3d.utils.precision import check_precision
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.loggers import log_final
 from videogen3d.utils.task_config import build_task, check_task
@@ -103,6 +104,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         # the GAN steps G and D in turn, so each backward leaves the other network's parameters unused
         extra["strategy"] = f"{strategy}_find_unused_parameters_true"
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **extra)
+    check_precision(trainer)
 
     run_config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # compose() may add hydra
     for lg in loggers:

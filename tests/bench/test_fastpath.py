@@ -49,7 +49,8 @@ def test_trainer_gpu_selects_bf16_the_device_bank_and_cudnn_benchmark(train_cfg)
 
 
 @pytest.mark.parametrize("overrides", [[], ["disc=conv", "loss=mixed"]], ids=["translator", "gan"])
-def test_fastpath_channels_last_trains_the_bf16_device_bank_path_and_keeps_checkpoint_keys(train_cfg, overrides):
+def test_fastpath_channels_last_trains_the_bf16_device_bank_path_and_keeps_checkpoint_keys(train_cfg, overrides,
+                                                                                       reference_conv_kernels):
     """bf16-mixed + bank_on_device + channels_last_3d: the trainer=gpu path, on the CPU."""
     cfg = train_cfg(*overrides, "dataset.bank_on_device=true")
     dm = instantiate(cfg.dataset)

@@ -30,6 +30,7 @@ from omegaconf import DictConfig
 from videogen3d.bench.common import compose, data_dir
 from videogen3d.bench.flops import count_flops, mfu, peak_bf16_flops
 from videogen3d.bench.runner import Report, median, sync, time_steps
+from videogen3d.utils.precision import TOLERANCE, cpu_bf16_conv3d_weight_grad_error, mkldnn_on
 
 FAMILIES = ("bottleneck", "unet4", "unet", "resnet_v1", "resnet_v2", "resnet_v3", "resnet_v4", "resnet_v5_a")
 CPU_MODES = ("fp32", "bf16", "channels_last_3d", "compile")
@@ -177,4 +178,10 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
     report.extra = {"device_name": name, "dense_bf16_peak_flops": peak_bf16_flops(name)}
     report.notes.append("MFU only for bf16 rows on a CUDA device with a known dense bf16 peak; peak memory only "
                         "on CUDA; FLOPs from FlopCounterMode over forward + backward (convs/matmuls).")
+    if device.type == "cpu" and any("bf16" in m for m in modes) and mkldnn_on():
+        err = cpu_bf16_conv3d_weight_grad_error()
+        if err > TOLERANCE:
+            report.notes.append(f"bf16 rows time oneDNN kernels that get this CPU's bf16 Conv3d weight gradients wrong "
+                                f"for 2-frame clips (relative error {err:.3g}; videogen3d.utils.precision): speed "
+                                f"only, and the trainers refuse bf16 on this CPU.")
     return report

@@ -57,6 +57,7 @@ from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
 from videogen3d.utils.config import ConfigError, check_whole
+from videogen3d.utils.precision import check_precision
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
 import videogen3d.utils.loggers  # noqa: E402,F401  registers vg3d.suffix (conf/hydra's sweep.subdir: python synth.py -m)
@@ -173,7 +174,9 @@ class _Run:
                 loggers.append(instantiate(lcfg, **({"name": name} if "name" in lcfg else {})))
         kwargs.setdefault("enable_checkpointing", False)
         kwargs.setdefault("callbacks", [])
-        return instantiate(self.cfg.trainer, logger=loggers or False, **kwargs)
+        trainer = instantiate(self.cfg.trainer, logger=loggers or False, **kwargs)
+        check_precision(trainer)
+        return trainer
 
     def ckpt(self, stage: str) -> Path:
         return stage_checkpoint(self.work_dir, stage)
@@ -327,14 +330,15 @@ def _table(r: _Run) -> str:
 
 def _build_every_module(r: _Run) -> None:
     """Build (untrained) every module that the run's training stages may train, and check every method's
-    synthesis settings, before the first stage starts, so that a bad setting of a later stage
-    (``vae.module.net.widths=[0]``, a method's ``code_sphere: maybe``) stops the run at once instead of after
-    the stages before it have trained."""
+    synthesis settings and the trainer's precision, before the first stage starts, so that a bad setting of
+    a later stage (``vae.module.net.widths=[0]``, a method's ``code_sphere: maybe``, bf16 on a CPU that gets
+    it wrong) stops the run at once instead of after the stages before it have trained."""
     for name in ("classifier", "autoencoder", "judge"):
         for ckpt in stage_checkpoints(r.cfg, name):
             r.build(ckpt)
     for method in synthesis_methods(r.cfg):
         checked_method(r.cfg, method)  # the check PixelSynthesis itself makes, on the settings synthesize passes it
+    check_precision(instantiate(r.cfg.trainer, logger=False, enable_checkpointing=False))  # as r.trainer() does
 
 
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> Any:
