@@ -2,12 +2,14 @@
 
 On CPUs with native bf16 (AVX512-BF16, AMX), PyTorch hands a bf16 ``conv3d`` to oneDNN. With the oneDNN
 that torch 2.13's CPU wheels ship (v3.12), the weight gradient of a bf16 Conv3d is wrong whenever the
-clip has fewer frames than the kernel is deep (2 frames under a 3-frame kernel with padding 1): a
-relative error of about 1 against float64, often 1e17 or more, inf or nan, and different from call to
-call. The forward pass and the input gradient are right, so nothing fails loudly; a model whose
-deepest layers compress time to 2 frames (the discriminators, the classifiers) trains on garbage. The
-same call with ``torch.backends.mkldnn`` off is right but about 200x slower than float32 on this kind
-of CPU, so the remedy is float32 on the CPU; bf16-mixed is the precision for CUDA.
+clip has more than one frame but fewer than the kernel is deep (2 frames under a 3-frame kernel with
+padding 1; 2 to 4 frames under a 5-frame one): a relative error of about 1 against float64, often 1e17
+or more, inf or nan, and different from call to call. A ConvTranspose3d's weight gradient goes wrong
+the same way. 1 frame, as many frames as the kernel or more, and Conv2d's 2-row maps were right, and so
+are the forward pass and the input gradient, so nothing fails loudly: a model whose deepest layers
+compress time to 2 frames (the discriminators, the classifiers) trains on garbage. The same call with
+``torch.backends.mkldnn`` off is right but about 200x slower than float32 on this kind of CPU, so the
+remedy is float32 on the CPU; bf16-mixed is the precision for CUDA.
 
 :func:`check_precision` probes the defect once per process (a few milliseconds) instead of naming
 torch or oneDNN versions, so a build that fixes it is let through unchanged.
@@ -61,7 +63,7 @@ def check_precision(trainer: pl.Trainer) -> None:
         return
     raise ConfigError(
         f"trainer.precision={precision!r} on the CPU: this torch build's oneDNN computes wrong bf16 Conv3d "
-        f"weight gradients where a clip has fewer frames than the kernel (2 frames under a 3-frame kernel: "
-        f"relative error {err:.3g} against float64), which the networks' deepest layers reach at any frame "
-        f"size. Use trainer.precision=32-true on the CPU; bf16-mixed is for CUDA (trainer=gpu)"
+        f"weight gradients where a clip has more than one frame but fewer than the kernel (2 frames under a 3-frame "
+        f"kernel: relative error {err:.3g} against float64), which the networks' deepest layers reach at any "
+        f"frame size. Use trainer.precision=32-true on the CPU; bf16-mixed is for CUDA (trainer=gpu)"
     )
