@@ -21,9 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from videogen3d.metrics.baselines import baseline_psnr
 from videogen3d.utils.config import ConfigError, check_config, instantiate_group
-from videogen3d.utils.precision import check_precision
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.loggers import log_final
+from videogen3d.utils.precision import check_precision
 from videogen3d.utils.task_config import build_task, check_task
 
 SUMMARY_FILE = "summary.json"  # per run: status, wall time, final metrics (read by `videogen3d report`)

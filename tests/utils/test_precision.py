@@ -25,7 +25,7 @@ def _trainer(prec: str) -> pl.Trainer:
 
 def test_the_reference_kernels_get_a_two_frame_bf16_weight_gradient_right(reference_conv_kernels):
     # the probe's case through PyTorch's own kernels: bf16 rounding only, on every CPU
-    assert precision.cpu_bf16_conv3d_weight_grad_error.__wrapped__() < 0.01
+    assert precision._probe.__wrapped__(precision.mkldnn_on()) < 0.01
 
 
 def test_the_probe_reports_a_wrong_weight_gradient(monkeypatch, reference_conv_kernels):
@@ -38,14 +38,21 @@ def test_the_probe_reports_a_wrong_weight_gradient(monkeypatch, reference_conv_k
         return conv3d(x, w, *args, **kwargs)
 
     monkeypatch.setattr(precision.F, "conv3d", doubled_weight_grad)
-    assert precision.cpu_bf16_conv3d_weight_grad_error.__wrapped__() == pytest.approx(1.0, abs=0.01)
+    assert precision._probe.__wrapped__(precision.mkldnn_on()) == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_probe_measures_under_autocast_and_no_grad_as_outside(reference_conv_kernels):
+    plain = precision._probe.__wrapped__(False)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert precision._probe.__wrapped__(False) == plain
+    assert precision.cpu_bf16_conv3d_weight_grad_error() == plain  # keyed by the setting: mkldnn off here
 
 
 def test_the_probe_leaves_the_global_random_state_alone():
     torch.manual_seed(3)
     expected = torch.rand(3)
     torch.manual_seed(3)
-    precision.cpu_bf16_conv3d_weight_grad_error.__wrapped__()
+    precision._probe.__wrapped__(precision.mkldnn_on())
     assert torch.equal(torch.rand(3), expected)
 
 

@@ -57,9 +57,9 @@ from videogen3d.synthesis.table import write_table
 from videogen3d.synthesis.training import (negatives_identity, train_autoencoder, train_classifier,
                                            train_classifiers)
 from videogen3d.utils.config import ConfigError, check_whole
-from videogen3d.utils.precision import check_precision
 from videogen3d.utils.io import atomic_path
 from videogen3d.utils.media import frame_grid
+from videogen3d.utils.precision import check_precision
 import videogen3d.utils.loggers  # noqa: E402,F401  registers vg3d.suffix (conf/hydra's sweep.subdir: python synth.py -m)
 
 __all__ = ["STAGES", "run", "hydra_overrides"]

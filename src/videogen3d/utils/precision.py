@@ -30,19 +30,27 @@ from videogen3d.utils.config import ConfigError
 TOLERANCE = 0.05
 
 
-@functools.cache
 def cpu_bf16_conv3d_weight_grad_error() -> float:
     """Relative error, against float64, of a bf16 Conv3d weight gradient on the CPU for a clip of 2
-    frames under a 3x3x3 kernel (padding 1) with the current ``torch.backends.mkldnn`` setting.
-    Its inputs come from a private generator, so the global random state is left as it was."""
+    frames under a 3x3x3 kernel (padding 1) with the current ``torch.backends.mkldnn`` setting; measured
+    once per process and setting."""
+    return _probe(mkldnn_on())
+
+
+@functools.cache
+def _probe(mkldnn: bool) -> float:
+    """The measurement (``mkldnn``, the setting it runs under, keys the cache). Its inputs come from a
+    private generator, so the global random state is left as it was; autocast and no_grad around the call
+    do not apply to it."""
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, 16, 2, 8, 8, generator=gen).bfloat16()
     w0 = (0.1 * torch.randn(8, 16, 3, 3, 3, generator=gen)).bfloat16()
     grad_out = torch.randn(2, 8, 2, 8, 8, generator=gen).bfloat16()
-    w = w0.clone().requires_grad_()
-    F.conv3d(x, w, padding=1).backward(grad_out)
-    ref = w0.double().requires_grad_()
-    F.conv3d(x.double(), ref, padding=1).backward(grad_out.double())
+    with torch.enable_grad(), torch.autocast("cpu", enabled=False):
+        w = w0.clone().requires_grad_()
+        F.conv3d(x, w, padding=1).backward(grad_out)
+        ref = w0.double().requires_grad_()
+        F.conv3d(x.double(), ref, padding=1).backward(grad_out.double())
     err = ((w.grad.double() - ref.grad).norm() / ref.grad.norm()).item()
     return err if err == err else float("inf")  # nan -> inf, so comparisons refuse it
 
