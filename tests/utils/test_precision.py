@@ -60,7 +60,7 @@ def test_the_probe_leaves_the_global_random_state_alone():
 def faulty_cpu(monkeypatch):
     """This CPU as one whose bf16 Conv3d weight gradients are wrong (relative error 1.0)."""
     monkeypatch.setattr(precision, "cpu_bf16_conv3d_weight_grad_error", lambda: 1.0)
-    monkeypatch.setattr(torch.backends.mkldnn, "enabled", True)
+    monkeypatch.setattr(precision, "mkldnn_on", lambda: True)  # whether or not this torch has oneDNN at all
 
 
 @pytest.mark.parametrize(("prec", "runs_as"), [("bf16-mixed", "bf16-mixed"), ("bf16-true", "bf16-true"),
@@ -74,8 +74,12 @@ def test_bf16_on_a_faulty_cpu_is_refused_by_name(prec, runs_as, faulty_cpu):
 def test_float32_or_the_reference_kernels_are_let_through(faulty_cpu, monkeypatch):
     for prec in ("32-true", "64-true"):
         precision.check_precision(_trainer(prec))
-    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)  # PyTorch's own kernels: right, if slow
+    monkeypatch.setattr(precision, "mkldnn_on", lambda: False)  # PyTorch's own kernels: right, if slow
     precision.check_precision(_trainer("bf16-mixed"))
+
+
+def test_mkldnn_on_reads_the_torch_setting(reference_conv_kernels):
+    assert precision.mkldnn_on() is False
 
 
 def test_a_cpu_without_the_fault_is_let_through(monkeypatch):
