@@ -3,6 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
+from videogen3d.synthesis.checkpoints import CheckpointError
 from videogen3d.synthesis.stages import run
 from videogen3d.utils.config import ConfigError
 
@@ -11,7 +12,9 @@ from videogen3d.utils.config import ConfigError
 def main(cfg: DictConfig) -> None:
     try:
         run(cfg)
-    except ConfigError as exc:  # a setting refused before any training: its message names the node; no traceback
+    except (ConfigError, CheckpointError) as exc:
+        # a setting refused before any training, or a checkpoint missing, damaged or of other clips: the message
+        # names the node or the file and what to do; no traceback
         raise SystemExit(f"synth.py: error: {exc}") from None
 
 

@@ -27,7 +27,7 @@ from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.vae import ClipVAEModule
 from videogen3d.utils.io import atomic_path
 
-__all__ = ["CHECKPOINTS", "MissingCheckpointError", "GeometryMismatchError", "stage_checkpoint", "stage_command",
+__all__ = ["CHECKPOINTS", "CheckpointError", "MissingCheckpointError", "GeometryMismatchError", "RefusedCheckpointError", "stage_checkpoint", "stage_command",
            "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
            "changed_settings", "checkpoint_identity"]
 
@@ -42,27 +42,44 @@ CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "chec
                "classifier_pair": "checkpoints/classifier_pair.ckpt", "classifier_tsm": "checkpoints/classifier_tsm.ckpt"}
 
 
+class CheckpointError(Exception):
+    """A checkpoint refused: the message names the file and what to do; ``synth.py`` prints it as one line."""
+
+
+class MissingCheckpointError(CheckpointError, FileNotFoundError):
+    """A stage's checkpoint is not there; the message names the path and the command that makes it."""
+
+
+class GeometryMismatchError(CheckpointError, ValueError):
+    """A checkpoint was trained on clips unlike the requested ones; the message names both."""
+
+
+class RefusedCheckpointError(CheckpointError, ValueError):
+    """A file that is not a checkpoint this code can load: damaged, not a torch checkpoint, holding objects
+    other than tensors, saved by an older version, or of another module."""
+
+
 def safe_load(path: str | os.PathLike, what: str) -> Any:
     """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary
     pickled objects; a file that needs more is refused, naming it, and so is one that is not a readable
-    checkpoint at all (empty, cut short, or another kind of file): a ``ValueError`` naming the file, never a
-    traceback from deep inside ``torch.load``."""
+    checkpoint at all (empty, cut short, or another kind of file): a :class:`RefusedCheckpointError` (a
+    ``ValueError``) naming the file, never a traceback from deep inside ``torch.load``."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         # torch's wordings: "Unsupported global: GLOBAL x.y ..." or "Trying to load unsupported GLOBAL x.y whose ..."
         found = re.search(r"GLOBAL (\S+)", str(err))
         if found:  # a pickle that asks for a class or function: what a file that runs code on loading does
-            raise ValueError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
+            raise RefusedCheckpointError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
                              f"refused (loaded with weights_only=True): it asks for {found.group(1)}") from None
         operand = re.search(r"Unsupported operand \S+", str(err))
-        raise ValueError(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
+        raise RefusedCheckpointError(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
                          f"damaged){': ' + operand.group(0) if operand else ''}") from None
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (RuntimeError, EOFError, OSError) as err:  # empty, or a zip archive cut short (at its index or its data)
         first = (str(err).splitlines() or [""])[0].split(". ")[0]
-        raise ValueError(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
+        raise RefusedCheckpointError(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
                          f"{type(err).__name__}{': ' + first if first else ''}") from None
 
 
@@ -84,23 +101,22 @@ class ModuleConfigInCheckpoint(pl.Callback):
 def load_module(path: str | os.PathLike, what: str, expected: type[pl.LightningModule], command: str) -> Any:
     """Rebuild a module from its checkpoint's config node and load its weights (``weights_only``)."""
     ckpt = safe_load(path, f"{what} checkpoint")
-    node = ckpt.get(MODULE_CONFIG_KEY)
+    node = ckpt.get(MODULE_CONFIG_KEY) if isinstance(ckpt, dict) else None
     if not isinstance(node, dict) or "_target_" not in node:
-        raise ValueError(f"{what} checkpoint {str(path)!r} holds no module config ({MODULE_CONFIG_KEY!r}); it was "
-                         f"saved by an older version: train it again with: {command}")
+        raise RefusedCheckpointError(f"{what} checkpoint {str(path)!r} holds no module config ({MODULE_CONFIG_KEY!r}); "
+                                     f"it was saved by an older version or another program: train it again with: {command}")
     module = instantiate(node, _convert_="all")
     if not isinstance(module, expected):
-        raise ValueError(f"{what} checkpoint {str(path)!r} builds a {type(module).__name__}, not a {expected.__name__}")
-    module.load_state_dict(ckpt["state_dict"])
+        raise RefusedCheckpointError(f"{what} checkpoint {str(path)!r} builds a {type(module).__name__}, not a "
+                                     f"{expected.__name__}")
+    try:
+        module.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError) as err:  # no weights, or weights of another shape than its own config builds
+        first = (str(err).splitlines() or [""])[0]
+        raise RefusedCheckpointError(f"{what} checkpoint {str(path)!r}: its weights do not load into the module its "
+                                     f"config builds ({type(err).__name__}: {first}); train it again with: "
+                                     f"{command}") from None
     return module
-
-
-class MissingCheckpointError(FileNotFoundError):
-    """A stage's checkpoint is not there; the message names the path and the command that makes it."""
-
-
-class GeometryMismatchError(ValueError):
-    """A checkpoint was trained on clips unlike the requested ones; the message names both."""
 
 
 def stage_checkpoint(work_dir: str | os.PathLike, stage: str) -> Path:
