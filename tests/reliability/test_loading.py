@@ -17,27 +17,18 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from _payload import Payload
 from videogen3d.cli import main
 from videogen3d.platform.checkpoint import load_generator, load_run_config
 from videogen3d.platform.corpus import encode, moving_frames
 from videogen3d.utils.compose import compose_train
 
 
-class _Payload:
-    """Unpickling this runs ``fn(*args)``: what a hostile checkpoint carries."""
-
-    def __init__(self, fn, *args):
-        self.fn, self.args = fn, args
-
-    def __reduce__(self):
-        return self.fn, self.args
-
-
 def _payloads(marker: Path) -> dict[str, object]:
     return {
-        "os.system": _Payload(os.system, f"touch {marker}"),
-        "builtins.exec": _Payload(exec, f"open({str(marker)!r}, 'w').write('pwned')"),
-        "subprocess.call": _Payload(subprocess.call, ["touch", str(marker)]),
+        "os.system": Payload(os.system, f"touch {marker}"),
+        "builtins.exec": Payload(exec, f"open({str(marker)!r}, 'w').write('pwned')"),
+        "subprocess.call": Payload(subprocess.call, ["touch", str(marker)]),
     }
 
 

@@ -16,20 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from _payload import Payload
 from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY, RefusedCheckpointError, load_module, safe_load
 from videogen3d.tasks.vae import ClipVAEModule
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Payload:
-    """Unpickling this runs ``os.system(cmd)``: what a hostile checkpoint carries."""
-
-    def __init__(self, cmd: str) -> None:
-        self.cmd = cmd
-
-    def __reduce__(self):
-        return os.system, (self.cmd,)
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def test_a_good_checkpoint_loads(good):
 def test_a_pickle_payload_is_refused_naming_what_it_asks_for_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "hostile.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": _Payload(f"touch {marker}")}, path)
+    torch.save({"state_dict": {}, "hyper_parameters": Payload(os.system, f"touch {marker}")}, path)
     with pytest.raises(ValueError, match=r"hostile.ckpt' holds objects other than tensors .* it asks for "
                                          r"(posix|os|nt)\.system"):
         safe_load(path, "vae checkpoint")

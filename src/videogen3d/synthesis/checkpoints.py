@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from videogen3d.tasks.autoencoder import TempCAEModule
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.vae import ClipVAEModule
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import atomic_path, load_tensors_only
 
 __all__ = ["CHECKPOINTS", "CheckpointError", "MissingCheckpointError", "GeometryMismatchError", "RefusedCheckpointError", "stage_checkpoint", "stage_command",
            "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
@@ -63,24 +61,9 @@ def safe_load(path: str | os.PathLike, what: str) -> Any:
     """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary
     pickled objects; a file that needs more is refused, naming it, and so is one that is not a readable
     checkpoint at all (empty, cut short, or another kind of file): a :class:`RefusedCheckpointError` (a
-    ``ValueError``) naming the file, never a traceback from deep inside ``torch.load``."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        # torch's wordings: "Unsupported global: GLOBAL x.y ..." or "Trying to load unsupported GLOBAL x.y whose ..."
-        found = re.search(r"GLOBAL (\S+)", str(err))
-        if found:  # a pickle that asks for a class or function: what a file that runs code on loading does
-            raise RefusedCheckpointError(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
-                             f"refused (loaded with weights_only=True): it asks for {found.group(1)}") from None
-        operand = re.search(r"Unsupported operand \S+", str(err))
-        raise RefusedCheckpointError(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
-                         f"damaged){': ' + operand.group(0) if operand else ''}") from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except (RuntimeError, EOFError, OSError) as err:  # empty, or a zip archive cut short (at its index or its data)
-        first = (str(err).splitlines() or [""])[0].split(". ")[0]
-        raise RefusedCheckpointError(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
-                         f"{type(err).__name__}{': ' + first if first else ''}") from None
+    ``ValueError``) naming the file, never a traceback from deep inside ``torch.load``
+    (:func:`videogen3d.utils.io.load_tensors_only`)."""
+    return load_tensors_only(path, what, RefusedCheckpointError)
 
 
 class ModuleConfigInCheckpoint(pl.Callback):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from videogen3d.utils.io import load_tensors_only
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ def check_config(cfg: DictConfig) -> None:
     check_added_keys(cfg)
     check_values(cfg)
     resolve_ckpt_path(cfg)
+    check_ckpt_file(cfg)
     check_run_dir(cfg)
 
 
@@ -170,6 +174,28 @@ def resolve_ckpt_path(cfg: DictConfig) -> None:
     log.info("ckpt_path=last: resuming from %s", newest)
     with open_dict(cfg):
         cfg.ckpt_path = str(newest)
+
+
+def check_ckpt_file(cfg: DictConfig) -> None:
+    """Refuse a resume checkpoint (``ckpt_path``) that is missing, a folder, empty, cut short, not a torch
+    checkpoint, or (unless ``trust_checkpoint``) holding objects other than tensors, naming the file, before
+    any data is rendered; Lightning would fail on it only later, with a traceback. The tensors are memory-mapped,
+    not read, so a large checkpoint costs little here."""
+    path = cfg.get("ckpt_path")
+    if path is None:
+        return
+    file = Path(str(path))
+    if not file.is_file():
+        raise ConfigError(f"ckpt_path={str(path)!r}: {'a folder, not a checkpoint file' if file.is_dir() else 'no such file'}")
+    if cfg.get("trust_checkpoint", False):
+        return  # loading it would run what it carries; Lightning does that once, as asked
+    try:
+        load_tensors_only(file, "ckpt_path: the checkpoint", ConfigError, mmap=zipfile.is_zipfile(file))
+    except ConfigError as err:
+        if "holds objects other than tensors" not in str(err):
+            raise
+        raise ConfigError(f"{err}; trust_checkpoint=true loads it anyway, running what it carries: only for a file "
+                          f"you made yourself") from None
 
 
 def check_run_dir(cfg: DictConfig) -> None:

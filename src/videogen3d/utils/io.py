@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -55,3 +58,31 @@ def check_output(out: str | os.PathLike, inputs: list[str | os.PathLike | None] 
         raise FileExistsError(f"{flag} {str(out)!r} already exists; pass --overwrite to replace it "
                               f"(overwrite=True from Python)")
     return out
+
+
+def load_tensors_only(path: str | os.PathLike, what: str, error: type[Exception] = ValueError, *,
+                      mmap: bool = False) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary pickled
+    objects. A file that needs more is refused, naming it and the global it asks for, and so is one that is not
+    a readable checkpoint at all (empty, cut short, or another kind of file): an ``error`` naming the file,
+    never a traceback from deep inside ``torch.load``. A missing file is ``FileNotFoundError``. ``mmap`` maps
+    the tensors instead of reading them (a cheap look at a large file)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as err:
+        # torch's wordings: "Unsupported global: GLOBAL x.y ..." or "Trying to load unsupported GLOBAL x.y whose ..."
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        if found:  # a pickle that asks for a class or function: what a file that runs code on loading does
+            raise error(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
+                        f"refused (loaded with weights_only=True): it asks for {found.group(1)}") from None
+        operand = re.search(r"Unsupported operand \S+", str(err))
+        raise error(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
+                    f"damaged){': ' + operand.group(0) if operand else ''}") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (RuntimeError, EOFError, OSError) as err:  # empty, or a zip archive cut short (at its index or its data)
+        first = (str(err).splitlines() or [""])[0].split(". ")[0]
+        raise error(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
+                    f"{type(err).__name__}{': ' + first if first else ''}") from None
