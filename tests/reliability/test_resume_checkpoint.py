@@ -25,6 +25,8 @@ def _make(tmp_path: Path, case: str) -> Path:
     torch.save({"state_dict": {"w": torch.arange(20000.0)}, "epoch": 1}, good)
     if case == "folder":
         path.mkdir()
+    elif case == "list":
+        torch.save([1, 2, 3], path)
     elif case == "payload":
         torch.save({"state_dict": {}, "hyper_parameters": Payload(os.system, f"touch {tmp_path / 'pwned'}")}, path)
     elif case != "missing":
@@ -40,7 +42,8 @@ REFUSALS = {
     "cut": r"ckpt_path: the checkpoint '.*cut.ckpt' is not a readable torch checkpoint \(empty or cut short\)",
     "text": r"ckpt_path: the checkpoint '.*text.ckpt' is not a readable torch checkpoint \(another kind of file",
     "payload": r"ckpt_path: the checkpoint '.*payload.ckpt' holds objects other than tensors .* it asks for "
-               r"(posix|os|nt)\.system; trust_checkpoint=true loads it anyway",
+               r"(posix|os|nt)\.system; to load it anyway, pass --trust-checkpoint \(CLI\) or trust_checkpoint=true",
+    "list": r"ckpt_path: the checkpoint '.*list.ckpt' holds a list, not a checkpoint dict",
 }
 
 

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from videogen3d.platform.run_config import default_conf_dir, load_run_config, run_config_path
+from videogen3d.utils.io import TRUST_HINT, load_tensors_only
 from videogen3d.utils.video import frame_hw
 
 __all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "load_generator", "read_checkpoint",
@@ -64,34 +65,24 @@ class TrainedGenerator:
         return self.module(cond)
 
 
-TRUST_HINT = ("pass --trust-checkpoint (CLI) or trust_checkpoint=true (config) only if you trust whoever "
-              "made this file: loading it runs the code its pickle names")
-
-
 def read_checkpoint(ckpt: str | os.PathLike, trust: bool = False) -> dict:
     """The checkpoint's dict, unpickled with ``weights_only=True`` (tensors and plain values only).
 
     A checkpoint that needs more (pickled classes, functions: what a payload uses to run code) is
-    refused with a message naming the file and the opt-in; ``trust=True`` lifts that restriction
-    (the user's explicit choice).
+    refused with a message naming the file, the global it asks for and the opt-in
+    (:func:`videogen3d.utils.io.load_tensors_only`, the loader ``train.py``'s resume check and the synthesis
+    checkpoints share); ``trust=True`` lifts that restriction (the user's explicit choice).
     """
-    import pickle
-
     ckpt = Path(ckpt)
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {str(ckpt)!r} does not exist")
-    try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=not trust)
-    except pickle.UnpicklingError as exc:
-        if trust:
+    if trust:
+        try:
+            state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        except Exception as exc:  # truncated, not a zip/pickle, ...
             raise ValueError(f"checkpoint {str(ckpt)!r} is not a readable PyTorch checkpoint ({exc})") from exc
-        first = str(exc).split("\n\n")[-1].strip().splitlines()
-        detail = next((line for line in str(exc).splitlines() if "GLOBAL" in line or "Unsupported" in line),
-                      first[0] if first else "")
-        raise ValueError(f"checkpoint {str(ckpt)!r} holds more than tensors and plain values "
-                         f"({detail.strip()[:200]}); refused. To load it anyway, {TRUST_HINT}") from exc
-    except Exception as exc:  # truncated, not a zip/pickle, ...
-        raise ValueError(f"checkpoint {str(ckpt)!r} is not a readable PyTorch checkpoint ({exc})") from exc
+    else:
+        state = load_tensors_only(ckpt, "checkpoint", trust_hint=TRUST_HINT)
     if not isinstance(state, dict):
         raise ValueError(f"checkpoint {str(ckpt)!r} holds a {type(state).__name__}, not a checkpoint dict")
     return state

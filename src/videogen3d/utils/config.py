@@ -10,7 +10,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from videogen3d.utils.io import load_tensors_only
+from videogen3d.utils.io import TRUST_HINT, load_tensors_only
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +189,10 @@ def check_ckpt_file(cfg: DictConfig) -> None:
         raise ConfigError(f"ckpt_path={str(path)!r}: {'a folder, not a checkpoint file' if file.is_dir() else 'no such file'}")
     if cfg.get("trust_checkpoint", False):
         return  # loading it would run what it carries; Lightning does that once, as asked
-    try:
-        load_tensors_only(file, "ckpt_path: the checkpoint", ConfigError, mmap=zipfile.is_zipfile(file))
-    except ConfigError as err:
-        if "holds objects other than tensors" not in str(err):
-            raise
-        raise ConfigError(f"{err}; trust_checkpoint=true loads it anyway, running what it carries: only for a file "
-                          f"you made yourself") from None
+    state = load_tensors_only(file, "ckpt_path: the checkpoint", ConfigError, mmap=zipfile.is_zipfile(file),
+                              trust_hint=TRUST_HINT)
+    if not isinstance(state, dict):
+        raise ConfigError(f"ckpt_path: the checkpoint {str(path)!r} holds a {type(state).__name__}, not a checkpoint dict")
 
 
 def check_run_dir(cfg: DictConfig) -> None:

@@ -60,13 +60,18 @@ def check_output(out: str | os.PathLike, inputs: list[str | os.PathLike | None] 
     return out
 
 
+TRUST_HINT = ("pass --trust-checkpoint (CLI) or trust_checkpoint=true (config) only if you trust whoever "
+              "made this file: loading it runs the code its pickle names")
+
+
 def load_tensors_only(path: str | os.PathLike, what: str, error: type[Exception] = ValueError, *,
-                      mmap: bool = False) -> Any:
+                      mmap: bool = False, trust_hint: str | None = None) -> Any:
     """``torch.load(path, weights_only=True)``: tensors and plain containers only, never arbitrary pickled
-    objects. A file that needs more is refused, naming it and the global it asks for, and so is one that is not
-    a readable checkpoint at all (empty, cut short, or another kind of file): an ``error`` naming the file,
-    never a traceback from deep inside ``torch.load``. A missing file is ``FileNotFoundError``. ``mmap`` maps
-    the tensors instead of reading them (a cheap look at a large file)."""
+    objects. A file that needs more is refused, naming it and the global it asks for (and, given
+    ``trust_hint``, how to load it anyway), and so is one that is not a readable checkpoint at all (empty, cut
+    short, or another kind of file): an ``error`` naming the file, never a traceback from deep inside
+    ``torch.load``. A missing file is ``FileNotFoundError``. ``mmap`` maps the tensors instead of reading
+    them (a cheap look at a large file)."""
     import torch
 
     try:
@@ -76,7 +81,8 @@ def load_tensors_only(path: str | os.PathLike, what: str, error: type[Exception]
         found = re.search(r"GLOBAL (\S+)", str(err))
         if found:  # a pickle that asks for a class or function: what a file that runs code on loading does
             raise error(f"{what} {str(path)!r} holds objects other than tensors and plain containers and is "
-                        f"refused (loaded with weights_only=True): it asks for {found.group(1)}") from None
+                        f"refused (loaded with weights_only=True): it asks for {found.group(1)}"
+                        + (f"; to load it anyway, {trust_hint}" if trust_hint else "")) from None
         operand = re.search(r"Unsupported operand \S+", str(err))
         raise error(f"{what} {str(path)!r} is not a readable torch checkpoint (another kind of file, or "
                     f"damaged){': ' + operand.group(0) if operand else ''}") from None
