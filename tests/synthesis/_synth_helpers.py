@@ -4,8 +4,9 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
+from torch.utils.data import Dataset
 
-from videogen3d.data.moving_objects import CLASS_NAMES
+from videogen3d.data.moving_objects import CLASS_NAMES, render_clip
 from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
 
 GEO = {"clip_len": 8, "frame_size": [24, 32], "class_names": list(CLASS_NAMES)}
@@ -44,3 +45,20 @@ def run_logged(caplog, cfg) -> str:
     with caplog.at_level(logging.INFO, logger="videogen3d.synthesis.stages"):
         run(cfg)
     return caplog.text
+
+
+class RenderedClips(Dataset):
+    """``n`` moving-objects clips of the first four classes (8 frames of 32x24, render seed 0) in [-1, 1], as
+    ``{"target": clip}`` items: the clip VAE tests' training set."""
+
+    def __init__(self, n: int = 16) -> None:
+        import numpy as np
+        rng = np.random.default_rng(0)
+        clips = [render_clip(CLASS_NAMES[i % 4], rng, (24, 32), 8) for i in range(n)]
+        self.x = torch.as_tensor(np.stack(clips)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"target": self.x[i]}

@@ -6,31 +6,16 @@ import re
 import pytest
 import pytorch_lightning as pl
 import torch
-from _synth_helpers import VAE_MODULE, build
+from _synth_helpers import VAE_MODULE, RenderedClips, build
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from videogen3d.data.moving_objects import CLASS_NAMES, render_clip
+from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.models.clip_vae import ClipVAE
 from videogen3d.synthesis.methods import resolve_method, synthesis_kwargs
 from videogen3d.tasks.synthesis import PixelSynthesis
 from videogen3d.tasks.vae import ClipVAEModule, reconstruction_weights
-
-
-
-class _Clips(Dataset):
-    def __init__(self, n: int = 16) -> None:
-        import numpy as np
-        rng = np.random.default_rng(0)
-        clips = [render_clip(CLASS_NAMES[i % 4], rng, (24, 32), 8) for i in range(n)]
-        self.x = torch.as_tensor(np.stack(clips)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"target": self.x[i]}
 
 
 def _trainer(**kw) -> pl.Trainer:
@@ -73,7 +58,7 @@ def test_clip_vae_without_out_conv_decodes_straight_to_the_clip_channels():
 def test_vae_training_lowers_the_loss_and_keeps_the_code_distribution(out_conv):
     torch.manual_seed(0)
     module = build({**VAE_MODULE, "net": {**VAE_MODULE["net"], "out_conv": out_conv}}, beta=0.002)
-    data = _Clips()
+    data = RenderedClips()
     x = data.x
     with torch.no_grad():
         before = (module.net.decode(module.net.encode(x)[0]) - x).pow(2).mean().item()
@@ -107,7 +92,7 @@ def test_reconstruction_weights_count_the_non_white_pixels_k_plus_one_times():
 def test_foreground_weight_trains_a_sharper_sprite_and_is_refused_when_bad():
     """The same tiny VAE, seed and steps: with foreground_weight 10 the held-in clips' sprite pixels are
     reconstructed closer than without, and the background pays for it a little."""
-    data = _Clips()
+    data = RenderedClips()
     x = data.x
     fg = (x < 0.9).any(1, keepdim=True).expand_as(x)
     errs = {}
@@ -308,6 +293,44 @@ def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, t
             "best_no_candidates": {"base": "best", "ablate": ["candidates"]}}
     assert synthesis_kwargs({}, resolve_method(defs, "best"))["candidates"] == 4
     assert resolve_method(defs, "best_no_candidates")["candidates"] == 1
+
+
+class _HalvesReader(nn.Module):
+    """A stand-in classifier: ink in a clip's left half reads as car_right, in its right half as rocket_up."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ink = (1 - x.mean(1)).clamp_min(0)  # (B, T, H, W)
+        w = x.shape[-1] // 2
+        logits = torch.zeros(len(x), len(CLASS_NAMES))
+        logits[:, CLASS_NAMES.index("car_right")] = 8.0 * (ink[..., :w].sum((1, 2, 3)) > 1).float()
+        logits[:, CLASS_NAMES.index("rocket_up")] = 8.0 * (ink[..., w:].sum((1, 2, 3)) > 1).float()
+        return logits
+
+
+def test_candidates_of_a_multi_label_video_are_scored_by_their_weakest_layer(tiny_classifier, tiny_vae, monkeypatch):
+    targets, _ = parse_targets(["car_right+rocket_up"], CLASS_NAMES)
+    m = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), method="comparison", eta_norm=0.0,
+                       generator=tiny_vae, optimizer="adam", lr=0.1, iterations=4, seed=0, layers=True, candidates=2,
+                       composite_weight=0.0)
+    m.classifiers = nn.ModuleList([_HalvesReader()])
+    car_layer = 0 if m.layer_targets[0, 0].argmax().item() == CLASS_NAMES.index("car_right") else 1
+    layers = torch.ones(2, 2, 3, 8, 24, 32)  # (draws, layers, C, T, H, W) in [0, 1], white
+    # draw 0: the car's layer has ink in both halves, the rocket's layer is blank; its composite reads as both labels
+    layers[0, car_layer, :, :, 8:12, 4:10] = 0
+    layers[0, car_layer, :, :, 8:12, 22:28] = 0
+    # draw 1: each layer has its own object (car left, rocket right): a composite that reads the same
+    layers[1, car_layer, :, :, 8:12, 4:10] = 0
+    layers[1, 1 - car_layer, :, :, 8:12, 22:28] = 0
+    monkeypatch.setattr(m, "_layers", lambda: layers)
+    mask = m.targets > 0
+    composite = [(_HalvesReader()(m.current_video()[i:i + 1]).softmax(1)[0] * mask[i]).sum().item() for i in (0, 1)]
+    assert composite[0] == pytest.approx(composite[1])  # the composite cannot tell the draws apart
+    scores = m.candidate_scores()
+    assert scores[0] < 0.2 < 0.9 < scores[1]  # draw 0's blank layer reads as no rocket
+    m.composite_weight = 1.0  # all the weight on the composite: the composite's score alone
+    assert torch.allclose(m.candidate_scores(), torch.tensor(composite))
+    m.composite_weight = 0.0
+    assert m.select_candidates().tolist() == [1]
 
 
 def _recorded_batch(net: nn.Module, n: int):

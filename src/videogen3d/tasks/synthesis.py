@@ -56,12 +56,9 @@ video's classifier term is read by this network, a C3D trained on two-object cli
 (``classifier.pair``), instead of the ensemble, whose members were trained on one object per clip and read
 a composite as one object with features of both; the layers stay with the ensemble.
 
-``candidates=K`` (ours; random restarts): each video starts from ``K`` random draws, optimised together
-for the first ``select_at`` share of the iterations; then each video keeps the draw that its own
-classifiers score highest (the mean probability mass on the target over the clean video and
-``select_views`` jittered copies) and goes on alone (the optimizer's state is reset). Gradient descent
-from one start often stalls in a place that no classifier calls the target (half-way between two
-objects); the selection uses only the method's own classifiers, never the judge.
+``candidates=K`` (ours; random restarts): each video starts from ``K`` random draws and keeps the one its own
+classifiers score highest after the first ``select_at`` share of the iterations
+(:class:`~videogen3d.tasks.synthesis_candidates.CandidateSelection`).
 """
 
 from __future__ import annotations
@@ -78,6 +75,7 @@ from videogen3d.models.blocks import frozen_copy
 from videogen3d.losses.synthesis import ink_error, norm_error, target_error
 from videogen3d.data.transforms import (coarse_gradient, jitter, multiply_blend, normalise_gradient, place_layers,
                                         total_variation)
+from videogen3d.tasks.synthesis_candidates import CandidateSelection
 from videogen3d.tasks.synthesis_settings import JITTER_KEYS, METHODS, PRIOR_GRADIENTS, check_settings, checked_class_ink
 
 __all__ = ["PixelSynthesis", "METHODS", "PRIOR_GRADIENTS", "check_settings"]
@@ -96,7 +94,7 @@ class _Ticks(Dataset):
         return i
 
 
-class PixelSynthesis(pl.LightningModule):
+class PixelSynthesis(CandidateSelection, pl.LightningModule):
     """Optimise ``video (N, C, T, H, W)`` toward ``targets (N, K)`` under a frozen classifier.
 
     Logs ``synth/l_c3d``, ``synth/l_tempcae`` or ``synth/l_norm``, ``synth/objective`` and
@@ -235,40 +233,6 @@ class PixelSynthesis(pl.LightningModule):
     def _composite(layers01: torch.Tensor) -> torch.Tensor:
         """Multiply blend of the layers (in [0, 1]), back to [-1, 1]."""
         return multiply_blend(layers01, dim=1)
-
-    @torch.no_grad()
-    def candidate_scores(self) -> torch.Tensor:
-        """Each current draw's own-classifier score ``(N*K,)``: the ensemble's probability mass on its target,
-        averaged over the clean video and ``select_views`` jittered copies (a fixed random stream)."""
-        x = self.current_video()
-        gen = torch.Generator().manual_seed(12345)
-        views = [x] + ([jitter(x, **self.jitter, generator=gen) for _ in range(self.select_views)]
-                       if any(self.jitter.values()) else [])
-        mask = (self.targets > 0).to(x.dtype)
-        return torch.stack([(c(v).float().softmax(1) * mask).sum(1) for c in self.classifiers for v in views]).mean(0)
-
-    def select_candidates(self) -> torch.Tensor | None:
-        """Keep each video's best draw (see the module's docstring); returns the kept indices, or None when
-        there is nothing to select (one candidate, or already selected)."""
-        if self._selected:
-            return None
-        k = self.candidates
-        keep = self.candidate_scores().view(-1, k).argmax(1) + torch.arange(len(self.targets) // k,
-                                                                             device=self.targets.device) * k
-        param = self.parameter
-        param.data = param.data[keep].clone()
-        for name in ("targets", "layer_mask", "layer_targets", "multi"):
-            if hasattr(self, name):
-                setattr(self, name, getattr(self, name)[keep].clone())
-        trainer = self._trainer
-        if trainer is not None:  # Adam's moments belong to the dropped draws
-            for opt in trainer.optimizers:
-                opt.state.pop(param, None)
-        self._selected = True
-        return keep
-
-    def on_train_end(self) -> None:
-        self.select_candidates()
 
     def train(self, mode: bool = True) -> PixelSynthesis:
         super().train(mode)

@@ -1,0 +1,74 @@
+"""Random restarts for :class:`~videogen3d.tasks.synthesis.PixelSynthesis` (ours): ``candidates=K``.
+
+Each video starts from ``K`` random draws, optimised together (side by side in the batch) for the first
+``select_at`` share of the iterations; then each video keeps the draw that its own classifiers score highest
+(:meth:`CandidateSelection.candidate_scores`) and goes on alone (the optimizer's state is reset). Gradient
+descent from one start often stalls in a place that no classifier calls the target (half-way between two
+objects, or, through the sprite-and-path clip VAE, an object that moves the wrong way); the selection uses only
+the method's own classifiers, never the judge.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from videogen3d.data.transforms import jitter
+
+__all__ = ["CandidateSelection"]
+
+
+class CandidateSelection:
+    """The selection half of ``candidates=K``, mixed into ``PixelSynthesis``, whose attributes it reads
+    (``classifiers``, ``jitter``, ``targets``, the layers' buffers, ``parameter``, ``select_views``, ...)."""
+
+    def _view_scores(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The ensemble's probability mass on ``targets`` for each clip of ``x``, averaged over the clean clip and
+        ``select_views`` jittered copies (a fixed random stream)."""
+        gen = torch.Generator().manual_seed(12345)
+        views = [x] + ([jitter(x, **self.jitter, generator=gen) for _ in range(self.select_views)]
+                       if any(self.jitter.values()) else [])
+        mask = (targets > 0).to(x.dtype)
+        return torch.stack([(c(v).float().softmax(1) * mask).sum(1) for c in self.classifiers for v in views]).mean(0)
+
+    @torch.no_grad()
+    def candidate_scores(self) -> torch.Tensor:
+        """Each current draw's own-classifier score ``(N*K,)``: the ensemble's probability mass on its target
+        (:meth:`_view_scores`). A multi-label video made of layers is scored as it is optimised: each layer toward
+        its own label, the video by its weakest layer (both objects must be there), mixed with the composite's
+        score by ``composite_weight`` (the ensemble, trained on one object per clip, reads a composite as one
+        object, so a draw with one clear object and the other faint or out of frame scored high on it)."""
+        x = self.current_video()
+        scores = self._view_scores(x, self.targets)
+        if self.generator is not None and self.n_layers > 1 and bool(self.multi.any()):
+            rows = self.multi.nonzero().flatten()
+            layers = self._layers()[rows] * 2 - 1  # (M, L, C, T, H, W)
+            m, n_layers = layers.shape[:2]
+            per_layer = self._view_scores(layers.reshape(m * n_layers, *layers.shape[2:]),
+                                          self.layer_targets[rows].reshape(m * n_layers, -1)).view(m, n_layers)
+            weakest = per_layer.masked_fill(self.layer_mask[rows] == 0, float("inf")).min(1).values
+            w = self.composite_weight
+            scores = scores.index_put((rows,), w * scores[rows] + (1 - w) * weakest)
+        return scores
+
+    def select_candidates(self) -> torch.Tensor | None:
+        """Keep each video's best draw (see the module's docstring); returns the kept indices, or None when
+        there is nothing to select (one candidate, or already selected)."""
+        if self._selected:
+            return None
+        k = self.candidates
+        keep = self.candidate_scores().view(-1, k).argmax(1) + torch.arange(len(self.targets) // k,
+                                                                             device=self.targets.device) * k
+        param = self.parameter
+        param.data = param.data[keep].clone()
+        for name in ("targets", "layer_mask", "layer_targets", "multi"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[keep].clone())
+        trainer = self._trainer
+        if trainer is not None:  # Adam's moments belong to the dropped draws
+            for opt in trainer.optimizers:
+                opt.state.pop(param, None)
+        self._selected = True
+        return keep
+
+    def on_train_end(self) -> None:
+        self.select_candidates()
