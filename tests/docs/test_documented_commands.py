@@ -341,8 +341,8 @@ FIGURES = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthe
 
 @pytest.mark.parametrize("cmd", FIGURES, ids=_ids(FIGURES))
 def test_documented_figures_line(cmd: Command, tmp_path: Path, monkeypatch):
-    """The line on a run written here: two targets' videos (8 frames of 16x12) in the work_dir it names, and a
-    methods.png; every figure it promises is written."""
+    """The line on a run written here: two targets' videos (8 frames of 16x12) of the method it names (``--method``,
+    default best) in the work_dir it names, and a methods.png; every figure it promises is written."""
     from videogen3d.data.moving_objects import CLASS_NAMES
     from videogen3d.data.video_io import write_png
     from videogen3d.losses.synthesis import parse_targets
@@ -352,8 +352,9 @@ def test_documented_figures_line(cmd: Command, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = cmd.argv[3:]
     work = Path(args[0])
+    method = args[args.index("--method") + 1] if "--method" in args else "best"
     t, names = parse_targets(["car_right", "car_right+rocket_up"], list(CLASS_NAMES), 2)
-    write_synthesis(work / "synthesis" / "best", torch.rand(len(t), 3, 8, 12, 16) * 2 - 1, names, t, {}, CLASS_NAMES,
+    write_synthesis(work / "synthesis" / method, torch.rand(len(t), 3, 8, 12, 16) * 2 - 1, names, t, {}, CLASS_NAMES,
                     mp4=False)
     write_png(work / "methods.png", torch.zeros(12, 16, 3, dtype=torch.uint8))
     paths = figures(args)

@@ -63,16 +63,20 @@ class ClipVAE(nn.Module):
         flat = widths[-1] * (h // 2 ** n) * (w // 2 ** n)
         self.to_code = nn.Linear(flat, 2 * self.latent_dim)
         self.from_code = nn.Linear(self.latent_dim, flat)
+        self.decoder = self._build_decoder(widths, c)
+
+    def _build_decoder(self, widths: list[int], out_channels: int) -> nn.Sequential:
+        """The last level's map -> ``out_channels`` maps at full resolution (``out_conv`` chooses the last layer)."""
         dec: list[nn.Module] = [nn.SiLU()]
         rev = widths[::-1] + [widths[0]]
         for i, (a, b) in enumerate(zip(rev[:-1], rev[1:])):
-            if i < n - 1:
+            if i < len(widths) - 1:
                 dec += [nn.ConvTranspose2d(a, b, 4, 2, 1), _norm(b), nn.SiLU()]
             elif self.out_conv:
-                dec += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.SiLU(), nn.Conv2d(b, c, 3, 1, 1)]
+                dec += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.SiLU(), nn.Conv2d(b, out_channels, 3, 1, 1)]
             else:
-                dec.append(nn.ConvTranspose2d(a, c, 4, 2, 1))
-        self.decoder = nn.Sequential(*dec)
+                dec.append(nn.ConvTranspose2d(a, out_channels, 4, 2, 1))
+        return nn.Sequential(*dec)
 
     def _check(self, x: torch.Tensor) -> None:
         b, c, t, h, w = x.shape

@@ -51,7 +51,9 @@ def reconstruction_weights(x: torch.Tensor, foreground_weight: float) -> torch.T
 
 class ClipVAEModule(pl.LightningModule):
     """Logs ``train/mse`` (weighted by ``foreground_weight``), ``train/kl`` (per pixel), ``train/loss`` and
-    ``val/mse`` (the posterior mean's plain reconstruction error)."""
+    ``val/mse`` (the posterior mean's plain reconstruction error). A network whose ``forward`` sets a tensor
+    ``aux_loss`` (:class:`~videogen3d.models.sprite_vae.SpriteClipVAE`) has it added to the loss, logged as
+    ``train/aux``."""
 
     def __init__(self, net: nn.Module, clip_len: int, frame_size: Sequence[int],
                  optimizer: OptimizerFactory | None = None, beta: float = 0.002, schedule: str = "constant",
@@ -100,6 +102,11 @@ class ClipVAEModule(pl.LightningModule):
         mse = (err * reconstruction_weights(x.float(), k)).mean() if k > 0 else err.mean()
         kl = -0.5 * (1 + logvar - mean.pow(2) - logvar.exp()).sum(1).mean() / x[0].numel()
         loss = mse + float(self.hparams.beta) * kl
+        aux = getattr(self.net, "aux_loss", None)  # a network's own term (SpriteClipVAE: its path's tracking term)
+        if aux is not None:
+            self.net.aux_loss = None
+            loss = loss + aux
+            self.log("train/aux", aux, batch_size=len(x))
         if self._sums is not None:
             m = mean.detach().double()
             self._sums[0] += len(m)
