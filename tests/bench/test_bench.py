@@ -142,9 +142,25 @@ def test_translate_writes_every_frame(tmp_path, shared_data_dir):
     _positive([r["frames/s"] for r in rec["figures"]])
 
 
+def test_vae_times_each_clip_vae_and_counts_a_fit(tmp_path, shared_data_dir):
+    rec = _run("vae", tmp_path, shared_data_dir)
+    rows = {r["vae"]: r for r in rec["figures"]}
+    assert set(rows) == {"clip_vae", "sprite_vae"}
+    assert (rows["clip_vae"]["network"], rows["sprite_vae"]["network"]) == ("ClipVAE", "SpriteClipVAE")
+    _positive([r["ms/step"] for r in rows.values()])
+    assert rows["clip_vae"]["ratio to clip_vae"] == 1.0
+    # one fit's steps: the tiny scale's epochs x ceil(its training clips / its batch)
+    cfg = compose(["scale=tiny"], shared_data_dir, config_name="synth")
+    per_class = cfg.vae.get("clips_per_class") or cfg.dataset.source.clips_per_class
+    train = round(per_class * 11 * (1 - 2 * cfg.dataset.val_fraction))
+    assert rows["sprite_vae"]["fit steps"] == cfg.vae.epochs * -(-train // cfg.dataset.batch_size)
+    with pytest.raises(Exception, match="sprite"):  # an unknown option is named by Hydra
+        _run("vae", tmp_path, shared_data_dir, "--vaes", "clip_vae,sprites")
+
+
 def test_every_benchmark_has_a_test_here():
     names = {n for n in BENCHMARKS}
-    assert names == {"loader", "starvation", "overhead", "step", "sweep", "synthesis", "translate"}
+    assert names == {"loader", "starvation", "overhead", "step", "sweep", "synthesis", "translate", "vae"}
 
 
 def test_an_unknown_mode_or_device_is_refused_by_name(tmp_path, shared_data_dir):
