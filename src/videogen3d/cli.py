@@ -11,7 +11,7 @@
     videogen3d report RUN_OR_MULTIRUN_DIR... [--out DIR] [--no-quality] [--wandb]
 
 Outputs that exist are refused unless ``--overwrite``; an output that is one of the inputs always is.
-A checkpoint holding more than tensors is refused unless ``--trust-checkpoint``.
+A checkpoint holding more than tensors is refused unless ``--trust-checkpoint`` (then its other objects stay inert).
 
 Training is ``python train.py`` (Hydra). The work is done in ``videogen3d.platform``; imports
 happen inside the commands so ``--help`` is instant.
@@ -86,8 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     for q in (t, e):
         q.add_argument("--trust-checkpoint", action="store_true",
-                       help="load a checkpoint that holds more than tensors (runs the code its pickle names: "
-                            "only for files you trust)")
+                       help="read a checkpoint that holds more than tensors: its weights, with every other "
+                            "object left an inert placeholder (nothing in the file is run)")
 
     c = sub.add_parser("check", help="decode video files and say which are unreadable and why")
     c.add_argument("files", nargs="+", metavar="FILE")

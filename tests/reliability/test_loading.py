@@ -87,6 +87,39 @@ def test_trust_checkpoint_is_the_explicit_opt_in(run_ckpt, tmp_path, capsys):
     assert out.is_file()
 
 
+@pytest.mark.parametrize("payload,where", BAD_CHECKPOINTS, ids=[f"{p}-{w}" for p, w in BAD_CHECKPOINTS])
+def test_trust_checkpoint_reads_the_weights_and_still_runs_no_payload(run_ckpt, tmp_path, payload, where):
+    """``--trust-checkpoint`` reads a file the default refuses, but every object other than tensors stays an inert
+    placeholder: the payload does not run, and the weights are the file's."""
+    from videogen3d.utils.io import Inert, load_tensors_inert
+
+    marker = tmp_path / "pwned"
+    weights = torch.load(run_ckpt, weights_only=True)["state_dict"]
+    ckpt = _hostile(run_ckpt, payload, where, marker)
+    state = load_tensors_inert(ckpt, "checkpoint")
+    assert not marker.exists(), "the payload ran"
+    assert state["state_dict"].keys() == weights.keys()
+    assert all(torch.equal(state["state_dict"][k], v) for k, v in weights.items())
+    hidden = state["callbacks"]["x"] if where == "top" else state["hyper_parameters"]["extra"]
+    assert isinstance(hidden, Inert) and hidden.names.endswith("." + payload.split(".")[1])  # os.system: posix.system
+    video = encode(tmp_path / "in.mp4", moving_frames(6, (32, 32)), fps=8)
+    out = tmp_path / "out.mp4"
+    assert main(["translate", str(ckpt), str(video), "--out", str(out), "--trust-checkpoint"]) == 0
+    assert out.is_file() and not marker.exists()
+
+
+def test_an_unreadable_file_is_named_by_the_inert_loader(tmp_path):
+    from videogen3d.utils.io import load_tensors_inert
+
+    bad = tmp_path / "cut.ckpt"
+    torch.save({"w": torch.ones(100)}, bad)
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(ValueError, match=f"checkpoint {str(bad)!r} is not a readable torch checkpoint"):
+        load_tensors_inert(bad, "checkpoint")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_tensors_inert(tmp_path / "none.ckpt", "checkpoint")
+
+
 @pytest.mark.parametrize("key,target", BAD_TARGETS, ids=[f"{k}={t}" for k, t in BAD_TARGETS])
 def test_a_run_config_may_build_only_allow_listed_targets(run_ckpt, tmp_path, capsys, key, target):
     path = run_ckpt.parent.parent / ".hydra" / "config.yaml"

@@ -57,10 +57,13 @@ def test_train_refuses_a_bad_resume_checkpoint_before_any_work(train_cfg, tmp_pa
     assert not list((tmp_path / "run").rglob("*.ckpt")) and not list((tmp_path / "run").rglob("metrics.csv"))
 
 
-def test_a_trusted_checkpoint_is_left_to_lightning_and_not_loaded_here(tmp_path):
+def test_a_trusted_checkpoint_is_checked_with_its_objects_inert_and_left_to_lightning(tmp_path):
     path = _make(tmp_path, "payload")
     check_ckpt_file(OmegaConf.create({"ckpt_path": str(path), "trust_checkpoint": True}))
-    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "pwned").exists()  # read here with the payload inert: it never ran
+    cut = _make(tmp_path, "cut")  # trusted or not, a cut file is named before any work
+    with pytest.raises(ConfigError, match=f"ckpt_path: the checkpoint {str(cut)!r} is not a readable torch checkpoint"):
+        check_ckpt_file(OmegaConf.create({"ckpt_path": str(cut), "trust_checkpoint": True}))
     check_ckpt_file(OmegaConf.create({"ckpt_path": str(_make(tmp_path, "cut").parent / "good.ckpt")}))  # a good one
 
 

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from videogen3d.platform.run_config import default_conf_dir, load_run_config, run_config_path
-from videogen3d.utils.io import TRUST_HINT, load_tensors_only
+from videogen3d.utils.io import TRUST_HINT, load_tensors_inert, load_tensors_only
 from videogen3d.utils.video import frame_hw
 
 __all__ = ["TrainedGenerator", "run_config_path", "load_run_config", "load_generator", "read_checkpoint",
@@ -65,24 +65,27 @@ class TrainedGenerator:
         return self.module(cond)
 
 
+INERT_HINT = ("pass --trust-checkpoint to read its tensors with every other object left an inert placeholder (nothing "
+              "in the file is run)")
+
+
 def read_checkpoint(ckpt: str | os.PathLike, trust: bool = False) -> dict:
     """The checkpoint's dict, unpickled with ``weights_only=True`` (tensors and plain values only).
 
     A checkpoint that needs more (pickled classes, functions: what a payload uses to run code) is
     refused with a message naming the file, the global it asks for and the opt-in
     (:func:`videogen3d.utils.io.load_tensors_only`, the loader ``train.py``'s resume check and the synthesis
-    checkpoints share); ``trust=True`` lifts that restriction (the user's explicit choice).
+    checkpoints share). ``trust=True`` (the user's explicit choice) reads such a file with every object other than
+    tensors and plain containers left an inert placeholder (:func:`videogen3d.utils.io.load_tensors_inert`): only the
+    weights are used here, so nothing the file names is imported or run, even then.
     """
     ckpt = Path(ckpt)
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {str(ckpt)!r} does not exist")
-    if trust:
-        try:
-            state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        except Exception as exc:  # truncated, not a zip/pickle, ...
-            raise ValueError(f"checkpoint {str(ckpt)!r} is not a readable PyTorch checkpoint ({exc})") from exc
+    if trust:  # only the weights are used: every other object stays an inert placeholder, nothing runs
+        state = load_tensors_inert(ckpt, "checkpoint")
     else:
-        state = load_tensors_only(ckpt, "checkpoint", trust_hint=TRUST_HINT)
+        state = load_tensors_only(ckpt, "checkpoint", trust_hint=INERT_HINT)
     if not isinstance(state, dict):
         raise ValueError(f"checkpoint {str(ckpt)!r} holds a {type(state).__name__}, not a checkpoint dict")
     return state

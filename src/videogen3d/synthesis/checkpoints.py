@@ -25,8 +25,8 @@ from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.tasks.vae import ClipVAEModule
 from videogen3d.utils.io import atomic_path, load_tensors_only
 
-__all__ = ["CHECKPOINTS", "CheckpointError", "MissingCheckpointError", "GeometryMismatchError", "RefusedCheckpointError", "stage_checkpoint", "stage_command",
-           "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
+__all__ = ["CHECKPOINTS", "CheckpointError", "MissingCheckpointError", "GeometryMismatchError", "RefusedCheckpointError",
+           "stage_checkpoint", "stage_command", "save_checkpoint", "load_classifier", "load_autoencoder", "load_vae", "describe_geometry", "safe_load", "MODULE_CONFIG_KEY", "ModuleConfigInCheckpoint", "load_module",
            "changed_settings", "checkpoint_identity"]
 
 DATA_CONFIG_KEY = "data_config"  # a task's own data settings (vae.clips_per_class), kept in its checkpoint

@@ -10,7 +10,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from videogen3d.utils.io import TRUST_HINT, load_tensors_only
+from videogen3d.utils.io import TRUST_HINT, load_tensors_inert, load_tensors_only
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def resolve_ckpt_path(cfg: DictConfig) -> None:
 
 def check_ckpt_file(cfg: DictConfig) -> None:
     """Refuse a resume checkpoint (``ckpt_path``) that is missing, a folder, empty, cut short, not a torch
-    checkpoint, or (unless ``trust_checkpoint``) holding objects other than tensors, naming the file, before
+    checkpoint, or (unless ``trust_checkpoint``, which still checks it reads) holding objects other than tensors, naming the file, before
     any data is rendered; Lightning would fail on it only later, with a traceback. The tensors are memory-mapped,
     not read, so a large checkpoint costs little here."""
     path = cfg.get("ckpt_path")
@@ -187,10 +187,11 @@ def check_ckpt_file(cfg: DictConfig) -> None:
     file = Path(str(path))
     if not file.is_file():
         raise ConfigError(f"ckpt_path={str(path)!r}: {'a folder, not a checkpoint file' if file.is_dir() else 'no such file'}")
-    if cfg.get("trust_checkpoint", False):
-        return  # loading it would run what it carries; Lightning does that once, as asked
-    state = load_tensors_only(file, "ckpt_path: the checkpoint", ConfigError, mmap=zipfile.is_zipfile(file),
-                              trust_hint=TRUST_HINT)
+    if cfg.get("trust_checkpoint", False):  # readable? its objects stay inert here; Lightning unpickles it, as asked
+        state = load_tensors_inert(file, "ckpt_path: the checkpoint", ConfigError)
+    else:
+        state = load_tensors_only(file, "ckpt_path: the checkpoint", ConfigError, mmap=zipfile.is_zipfile(file),
+                                  trust_hint=TRUST_HINT)
     if not isinstance(state, dict):
         raise ConfigError(f"ckpt_path: the checkpoint {str(path)!r} holds a {type(state).__name__}, not a checkpoint dict")
 

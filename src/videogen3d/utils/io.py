@@ -92,3 +92,71 @@ def load_tensors_only(path: str | os.PathLike, what: str, error: type[Exception]
         first = (str(err).splitlines() or [""])[0].split(". ")[0]
         raise error(f"{what} {str(path)!r} is not a readable torch checkpoint (empty or cut short): "
                     f"{type(err).__name__}{': ' + first if first else ''}") from None
+
+
+class Inert:
+    """What :func:`load_tensors_inert` makes of an object a checkpoint names but the tensor loader does not allow:
+    built from nothing, keeping nothing, calling nothing. ``names`` is the global it stands for."""
+
+    names = "?"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Inert:
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def append(self, item: Any) -> None:
+        pass
+
+    def extend(self, items: Any) -> None:
+        pass
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<inert {self.names}>"
+
+
+def _inert_pickle_module():
+    """A ``pickle_module`` for ``torch.load`` whose unpickler resolves only the globals that ``weights_only=True``
+    allows (tensor rebuilding, plain containers) and turns every other one into a subclass of :class:`Inert`."""
+    import types
+
+    from torch import _weights_only_unpickler
+
+    allowed = set(_weights_only_unpickler._get_allowed_globals())
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if f"{module}.{name}" in allowed:
+                return super().find_class(module, name)
+            return type("Inert", (Inert,), {"names": f"{module}.{name}"})
+
+    mod = types.ModuleType("videogen3d_inert_pickle")
+    mod.Unpickler = Unpickler  # type: ignore[attr-defined]
+    mod.load = lambda f, **kw: Unpickler(f, **kw).load()  # type: ignore[attr-defined]
+    mod.__dict__.update(UnpicklingError=pickle.UnpicklingError, HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL)
+    return mod
+
+
+def load_tensors_inert(path: str | os.PathLike, what: str, error: type[Exception] = ValueError) -> Any:
+    """A checkpoint's tensors and plain containers, with every other object it names replaced by an :class:`Inert`
+    placeholder: nothing the file names is imported or called, so a pickle payload does not run. For a file that
+    :func:`load_tensors_only` refuses (a foreign object in its hyperparameters) when only its weights are needed.
+    A file that is not a readable checkpoint is an ``error`` naming it."""
+    import torch
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
+    try:
+        # weights_only=False only to pass our own unpickler, which resolves the same globals weights_only=True allows
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_pickle_module())
+    except Exception as err:  # truncated, not a zip/pickle, or a placeholder where a tensor had to be
+        first = (str(err).splitlines() or [""])[0]
+        raise error(f"{what} {str(path)!r} is not a readable torch checkpoint: {type(err).__name__}"
+                    f"{': ' + first if first else ''}") from None
