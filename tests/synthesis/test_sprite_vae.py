@@ -53,6 +53,24 @@ def test_render_moves_the_one_canvas_along_the_path_over_white():
     assert torch.allclose(out[0, :, 1], torch.ones(3, 24, 32), atol=1e-5)
 
 
+def test_render_equals_a_per_frame_affine_warp_at_fractional_positions():
+    """One grid_sample per clip over T*H rows gives what a per-frame translation by affine_grid gives."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    net = SpriteClipVAE(5, (24, 32), latent_dim=4, widths=[8, 16, 16], out_conv=False)
+    canvas = torch.cat([torch.rand(3, 3, 24, 32) * 2 - 1, torch.rand(3, 1, 24, 32)], 1)
+    path = torch.rand(3, 5, 2) * 3 - 1.5
+    theta = torch.zeros(15, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = -path.reshape(15, 2)
+    src = canvas.repeat_interleave(5, 0)
+    frames = F.grid_sample(src, F.affine_grid(theta, [15, 4, 24, 32], align_corners=False), align_corners=False)
+    rgb, alpha = frames[:, :3], frames[:, 3:]
+    expected = (alpha * rgb + 1 - alpha).view(3, 5, 3, 24, 32).transpose(1, 2)
+    assert torch.allclose(net.render(canvas, path), expected, atol=1e-5)
+
+
 def test_sprite_vae_shapes_parts_and_refusals():
     torch.manual_seed(0)
     net = SpriteClipVAE(8, (24, 32), latent_dim=5, widths=[8, 16], out_conv=False)

@@ -83,20 +83,18 @@ class SpriteClipVAE(ClipVAE):
 
     def render(self, canvas: torch.Tensor, path: torch.Tensor) -> torch.Tensor:
         """The canvas moved to each position of the path (bilinear; outside the canvas is transparent) and
-        composited over white: ``(B, C, T, H, W)`` in [-1, 1]."""
+        composited over white: ``(B, C, T, H, W)`` in [-1, 1]. One ``grid_sample`` per clip reads the canvas once for
+        all ``T`` frames (a grid of ``T*H`` rows: the frame's pixel centres minus that frame's position)."""
         b, t = path.shape[:2]
         h, w = self.frame_size
-        k = canvas.shape[1]
-        theta = torch.zeros(b * t, 2, 3, device=canvas.device, dtype=canvas.dtype)
-        theta[:, 0, 0] = 1
-        theta[:, 1, 1] = 1
-        theta[:, :, 2] = -path.reshape(b * t, 2)  # output pixel p samples the canvas at p - path
-        grid = F.affine_grid(theta, [b * t, k, h, w], align_corners=False)
-        src = canvas.unsqueeze(1).expand(b, t, k, h, w).reshape(b * t, k, h, w)
-        frames = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        ys = (torch.arange(h, device=canvas.device, dtype=canvas.dtype) + 0.5) / h * 2 - 1
+        xs = (torch.arange(w, device=canvas.device, dtype=canvas.dtype) + 0.5) / w * 2 - 1
+        pixels = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (H, W, 2): (x, y) of each pixel centre
+        grid = (pixels - path[:, :, None, None, :]).reshape(b, t * h, w, 2)  # pixel p samples the canvas at p - path
+        frames = F.grid_sample(canvas, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        frames = frames.view(b, canvas.shape[1], t, h, w)
         rgb, alpha = frames[:, :-1], frames[:, -1:]
-        out = alpha * rgb + (1 - alpha)  # over white (1 on the [-1, 1] range)
-        return out.view(b, t, self.in_channels, h, w).transpose(1, 2)
+        return alpha * rgb + (1 - alpha)  # over white (1 on the [-1, 1] range)
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         """``(B, latent_dim)`` -> ``(B, C, T, H, W)`` in [-1, 1]."""
