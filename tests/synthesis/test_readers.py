@@ -65,6 +65,13 @@ def test_read_videos_counts_hits_misses_and_multi_label_top_k():
     p = logits[:3].softmax(1)
     assert r["p_target"] == pytest.approx(float((p[0, c("car_right")] + p[1, c("rocket_up")] + p[2, c("airplane_up")]) / 3))
     assert r["multi_label_videos"] == 2 and r["multi_label_top_k"] == pytest.approx(0.5)
+    # each video's reading, in the record's order: which video missed, and what the reader saw in it
+    v = r["videos"]
+    assert [x["name"] for x in v] == record["names"] and [x["hit"] for x in v] == [True, True, False, True, False]
+    assert v[2]["labels"] == ["airplane_up"] and v[2]["top"][0][0] == "balloon_up"
+    assert v[2]["top"][0][1] == pytest.approx(float(p[2, c("balloon_up")]), abs=1e-4)
+    assert v[4]["labels"] == ["car_right", "rocket_up"] and [t[0] for t in v[4]["top"]] == ["car_right", "ship_right"]
+    assert all(len(x["top"]) == 2 for x in v)
 
 
 def test_read_real_pairs_scores_composites_of_every_class_pair():
@@ -169,6 +176,9 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
     readings = json.loads((tmp_path / "r.json").read_text())[str(tmp_path / "real" / "videos.pt")]
     assert set(readings) == {"check1", "check3"} and readings["check1"]["single_label_videos"] == 2 * K
     assert readings["check1"]["accuracy"] > 0.3
+    per_video = readings["check1"]["videos"]  # each clip's reading, named as the file names it
+    assert [v["name"] for v in per_video] == [f"clip{i}" for i in range(2 * K)]
+    assert sum(v["hit"] for v in per_video) / len(per_video) == pytest.approx(readings["check1"]["accuracy"])
     assert "check1:" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="readers train --out"):
         readers.main(["score", "--readers", str(tmp_path / "none"), str(tmp_path / "real" / "videos.pt")])

@@ -18,7 +18,7 @@ pipeline renders seed 0), with the :class:`~videogen3d.tasks.classifier.VideoCla
 Each is tested on clips of its own test seed; ``check3`` and ``check4`` also on real two-object clips of every class pair
 (:func:`read_real_pairs`, seed 8), the reference for its multi-label figure. ``score`` reads the single-label videos of ``videos.pt`` files
 (accuracy, mean p(target), the classes missed and what they were called) and, for ``check3`` and ``check4``, the multi-label
-ones::
+ones (the share, and each missed video by name with the classes read in it); ``--json`` also keeps every video's reading::
 
     python -m videogen3d.synthesis.readers train --out logs/readers          # ~13 min on a 2-core CPU
     python -m videogen3d.synthesis.readers score --readers logs/readers logs/synth/cpu/synthesis/best/videos.pt
@@ -219,15 +219,34 @@ def read_videos(reader: nn.Module, record: dict[str, Any], name: str = "reader")
                          f"frames of {list(videos.shape[3:])}")
     probs, _ = judge_clips(reader, videos)
     out = read_targets(probs, targets)
+    labels, single = primary_labels(targets)
     if out["single_label_videos"]:
-        labels, single = primary_labels(targets)
         missed: dict[str, dict[str, int]] = {}
         for a, b in zip(labels[single].tolist(), probs[single].argmax(1).tolist()):
             if a != b:
                 called = missed.setdefault(names[a], {})
                 called[names[b]] = called.get(names[b], 0) + 1
         out["missed"] = missed
+    out["videos"] = _per_video(probs, targets, labels, single, names, record.get("names"))
     return out
+
+
+def _per_video(probs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, single: torch.Tensor,
+               class_names: list[str], video_names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Each video's reading: its name, its labels, the reader's top classes (as many as the video has labels, at
+    least 2) with their probabilities, and whether it is a hit (single-label: the top class is the label;
+    multi-label: the top k are the k labels, as :func:`~videogen3d.synthesis.judge.top_k_hits`)."""
+    multi = iter(top_k_hits(probs[~single], targets[~single])) if (~single).any() else iter(())
+    rows = []
+    for i, (p, y) in enumerate(zip(probs, targets)):
+        k = max(2, int((y > 0).sum()))
+        top = p.topk(k)
+        hit = int(top.indices[0]) == int(labels[i]) if bool(single[i]) else next(multi)
+        rows.append({"name": str(video_names[i]) if video_names is not None else str(i),
+                     "labels": [class_names[j] for j in (y > 0).nonzero().flatten().tolist()],
+                     "top": [[class_names[j], round(float(v), 4)] for v, j in zip(top.values, top.indices.tolist())],
+                     "hit": bool(hit)})
+    return rows
 
 
 def read_object_pairs(reader: nn.Module, sources: dict[str, dict[int, torch.Tensor]], a: int, b: int) -> list[dict[str, Any]]:
@@ -356,8 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parts.append(f"{r['accuracy'] * 100:.1f} % of {r['single_label_videos']} single-label videos, "
                              f"p(target) {r['p_target']:.3f}, missed: {missed or 'none'}")
             if "multi_label_top_k" in r and RECIPES[name]["composite_mix"] > 0:  # readers of two objects only
+                misses = [f"{v['name']} ({', '.join(c for c, _ in v['top'])})" for v in r["videos"]
+                          if not v["hit"] and len(v["labels"]) > 1]
                 parts.append(f"multi-label (all labels in top k) {r['multi_label_top_k'] * 100:.1f} % of "
-                             f"{r['multi_label_videos']}")
+                             f"{r['multi_label_videos']}" + (f", missed: {', '.join(misses)}" if misses else ""))
             if not parts:
                 continue
             print(f"{path}: {name}: " + "; ".join(parts), flush=True)
