@@ -90,20 +90,27 @@ def test_trust_checkpoint_is_the_explicit_opt_in(run_ckpt, tmp_path, capsys):
 @pytest.mark.parametrize("payload,where", BAD_CHECKPOINTS, ids=[f"{p}-{w}" for p, w in BAD_CHECKPOINTS])
 def test_trust_checkpoint_reads_the_weights_and_still_runs_no_payload(run_ckpt, tmp_path, payload, where):
     """``--trust-checkpoint`` reads a file the default refuses, but every object other than tensors stays an inert
-    placeholder: the payload does not run, and the weights are the file's."""
+    placeholder: the payload does not run, and the weights are the file's. A file that asks for a module torch's
+    weights_only loader blocks outright (os / posix / nt / sys) is refused even when trusted, naming what it asks for."""
     from videogen3d.utils.io import Inert, load_tensors_inert
 
     marker = tmp_path / "pwned"
     weights = torch.load(run_ckpt, weights_only=True)["state_dict"]
     ckpt = _hostile(run_ckpt, payload, where, marker)
+    video = encode(tmp_path / "in.mp4", moving_frames(6, (32, 32)), fps=8)
+    out = tmp_path / "out.mp4"
+    if payload == "os.system":
+        with pytest.raises(ValueError, match=r"asks for (posix|nt|os)\.system, from module .* refused even when trusted"):
+            load_tensors_inert(ckpt, "checkpoint")
+        assert main(["translate", str(ckpt), str(video), "--out", str(out), "--trust-checkpoint"]) == 1
+        assert not marker.exists() and not out.exists()
+        return
     state = load_tensors_inert(ckpt, "checkpoint")
     assert not marker.exists(), "the payload ran"
     assert state["state_dict"].keys() == weights.keys()
     assert all(torch.equal(state["state_dict"][k], v) for k, v in weights.items())
     hidden = state["callbacks"]["x"] if where == "top" else state["hyper_parameters"]["extra"]
-    assert isinstance(hidden, Inert) and hidden.names.endswith("." + payload.split(".")[1])  # os.system: posix.system
-    video = encode(tmp_path / "in.mp4", moving_frames(6, (32, 32)), fps=8)
-    out = tmp_path / "out.mp4"
+    assert isinstance(hidden, Inert) and hidden.names.endswith("." + payload.split(".")[1])
     assert main(["translate", str(ckpt), str(video), "--out", str(out), "--trust-checkpoint"]) == 0
     assert out.is_file() and not marker.exists()
 

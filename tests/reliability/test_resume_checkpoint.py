@@ -29,6 +29,8 @@ def _make(tmp_path: Path, case: str) -> Path:
         torch.save([1, 2, 3], path)
     elif case == "payload":
         torch.save({"state_dict": {}, "hyper_parameters": Payload(os.system, f"touch {tmp_path / 'pwned'}")}, path)
+    elif case == "exec_payload":  # a payload through a global torch does not block outright
+        torch.save({"state_dict": {}, "hyper_parameters": Payload(exec, f"open({str(tmp_path / 'pwned')!r}, 'w')")}, path)
     elif case != "missing":
         data = good.read_bytes()
         path.write_bytes({"empty": b"", "cut": data[: len(data) // 2], "text": b"not a checkpoint\n"}[case])
@@ -58,9 +60,13 @@ def test_train_refuses_a_bad_resume_checkpoint_before_any_work(train_cfg, tmp_pa
 
 
 def test_a_trusted_checkpoint_is_checked_with_its_objects_inert_and_left_to_lightning(tmp_path):
-    path = _make(tmp_path, "payload")
+    path = _make(tmp_path, "exec_payload")
     check_ckpt_file(OmegaConf.create({"ckpt_path": str(path), "trust_checkpoint": True}))
     assert not (tmp_path / "pwned").exists()  # read here with the payload inert: it never ran
+    path = _make(tmp_path, "payload")  # os.system: a module that runs commands is refused even when trusted
+    with pytest.raises(ConfigError, match=r"asks for (posix|nt|os)\.system, from module .* refused even when trusted"):
+        check_ckpt_file(OmegaConf.create({"ckpt_path": str(path), "trust_checkpoint": True}))
+    assert not (tmp_path / "pwned").exists()
     cut = _make(tmp_path, "cut")  # trusted or not, a cut file is named before any work
     with pytest.raises(ConfigError, match=f"ckpt_path: the checkpoint {str(cut)!r} is not a readable torch checkpoint"):
         check_ckpt_file(OmegaConf.create({"ckpt_path": str(cut), "trust_checkpoint": True}))

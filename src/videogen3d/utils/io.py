@@ -109,54 +109,35 @@ class Inert:
     def __setstate__(self, state: Any) -> None:
         pass
 
-    def append(self, item: Any) -> None:
-        pass
-
-    def extend(self, items: Any) -> None:
-        pass
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
-
     def __repr__(self) -> str:
         return f"<inert {self.names}>"
 
 
-def _inert_pickle_module():
-    """A ``pickle_module`` for ``torch.load`` whose unpickler resolves only the globals that ``weights_only=True``
-    allows (tensor rebuilding, plain containers) and turns every other one into a subclass of :class:`Inert`."""
-    import types
-
-    from torch import _weights_only_unpickler
-
-    allowed = set(_weights_only_unpickler._get_allowed_globals())
-
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if f"{module}.{name}" in allowed:
-                return super().find_class(module, name)
-            return type("Inert", (Inert,), {"names": f"{module}.{name}"})
-
-    mod = types.ModuleType("videogen3d_inert_pickle")
-    mod.Unpickler = Unpickler  # type: ignore[attr-defined]
-    mod.load = lambda f, **kw: Unpickler(f, **kw).load()  # type: ignore[attr-defined]
-    mod.__dict__.update(UnpicklingError=pickle.UnpicklingError, HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL)
-    return mod
-
-
 def load_tensors_inert(path: str | os.PathLike, what: str, error: type[Exception] = ValueError) -> Any:
     """A checkpoint's tensors and plain containers, with every other object it names replaced by an :class:`Inert`
-    placeholder: nothing the file names is imported or called, so a pickle payload does not run. For a file that
-    :func:`load_tensors_only` refuses (a foreign object in its hyperparameters) when only its weights are needed.
-    A file that is not a readable checkpoint is an ``error`` naming it."""
+    placeholder, for a file that :func:`load_tensors_only` refuses (a foreign object in its hyperparameters) when only
+    its weights are needed. It is read by torch's own ``weights_only`` unpickler: the globals the file names are
+    listed without unpickling it (``torch.serialization.get_unsafe_globals_in_checkpoint``) and each is allow-listed
+    as a placeholder class under its name, so nothing the file names is imported or called. A file that asks for a
+    module torch blocks outright (``os``, ``posix``, ``nt``, ``sys``: what a payload uses to run commands) is refused
+    even so, and a file that is not a readable checkpoint is an ``error`` naming it."""
     import torch
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
     try:
-        # weights_only=False only to pass our own unpickler, which resolves the same globals weights_only=True allows
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_pickle_module())
-    except Exception as err:  # truncated, not a zip/pickle, or a placeholder where a tensor had to be
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        stand_ins = [(type("Inert", (Inert,), {"names": name}), name) for name in names]
+        with torch.serialization.safe_globals(stand_ins):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        blocked = re.search(r"GLOBAL (\S+) whose module (\S+) is blocked", str(err))
+        if blocked:
+            raise error(f"{what} {str(path)!r} asks for {blocked.group(1)}, from module {blocked.group(2)!r} that "
+                        f"runs commands: refused even when trusted") from None
+        first = (str(err).splitlines() or [""])[0]
+        raise error(f"{what} {str(path)!r} holds an object that cannot be read with its objects inert: {first}") from None
+    except Exception as err:  # truncated, not a zip archive, not a pickle
         first = (str(err).splitlines() or [""])[0]
         raise error(f"{what} {str(path)!r} is not a readable torch checkpoint: {type(err).__name__}"
                     f"{': ' + first if first else ''}") from None
