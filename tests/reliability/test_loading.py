@@ -115,8 +115,18 @@ def test_trust_checkpoint_reads_the_weights_and_still_runs_no_payload(run_ckpt, 
     assert out.is_file() and not marker.exists()
 
 
+class _Hparams(dict):  # a dict subclass: torch's weights_only unpickler fills only plain dicts
+    pass
+
+
 def test_an_unreadable_file_is_named_by_the_inert_loader(tmp_path):
     from videogen3d.utils.io import load_tensors_inert
+
+    odd = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": _Hparams(lr=1)}, odd)
+    with pytest.raises(ValueError, match=f"checkpoint {str(odd)!r} holds an object that cannot be read with its "
+                                         r"objects inert: Can only SETITEMS? for dict"):
+        load_tensors_inert(odd, "checkpoint")
 
     bad = tmp_path / "cut.ckpt"
     torch.save({"w": torch.ones(100)}, bad)

@@ -135,8 +135,9 @@ def load_tensors_inert(path: str | os.PathLike, what: str, error: type[Exception
         if blocked:
             raise error(f"{what} {str(path)!r} asks for {blocked.group(1)}, from module {blocked.group(2)!r} that "
                         f"runs commands: refused even when trusted") from None
-        first = (str(err).splitlines() or [""])[0]
-        raise error(f"{what} {str(path)!r} holds an object that cannot be read with its objects inert: {first}") from None
+        why = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(err))  # torch's reason, under its generic advice
+        raise error(f"{what} {str(path)!r} holds an object that cannot be read with its objects inert: "
+                    f"{why.group(1) if why else (str(err).splitlines() or [''])[0]}") from None
     except Exception as err:  # truncated, not a zip archive, not a pickle
         first = (str(err).splitlines() or [""])[0]
         raise error(f"{what} {str(path)!r} is not a readable torch checkpoint: {type(err).__name__}"
