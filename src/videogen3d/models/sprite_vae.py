@@ -36,6 +36,11 @@ ALPHA_BIAS = -2.0
 """Added to the alpha logit: a fresh decoder draws a faint canvas (alpha ~0.12) over white, not a grey frame."""
 
 
+def _centres(n: int, like: torch.Tensor) -> torch.Tensor:
+    """The ``n`` pixel centres of one axis in grid units (``[-1, 1]``, as ``align_corners=False``)."""
+    return (torch.arange(n, device=like.device, dtype=like.dtype) + 0.5) / n * 2 - 1
+
+
 def ink_centroids(x: torch.Tensor) -> torch.Tensor:
     """``(B, C, T, H, W)`` clips in [-1, 1] on white -> ``(B, T, 2)`` each frame's ink centroid ``(x, y)`` in grid
     coordinates (``[-1, 1]``, pixel centres as ``align_corners=False``). Ink is ``(1 - mean over C) / 2``, 0 on
@@ -44,8 +49,7 @@ def ink_centroids(x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"ink_centroids needs (B, C, T, H, W) clips, got shape {tuple(x.shape)}")
     ink = ((1 - x.mean(1)) / 2).clamp_min(0)
     h, w = x.shape[-2:]
-    gy = (torch.arange(h, device=x.device, dtype=x.dtype) + 0.5) / h * 2 - 1
-    gx = (torch.arange(w, device=x.device, dtype=x.dtype) + 0.5) / w * 2 - 1
+    gy, gx = _centres(h, x), _centres(w, x)
     mass = ink.sum((-2, -1))
     blank = mass < 1e-6
     cx = (ink.sum(-2) * gx).sum(-1) / mass.clamp_min(1e-6)
@@ -87,9 +91,7 @@ class SpriteClipVAE(ClipVAE):
         all ``T`` frames (a grid of ``T*H`` rows: the frame's pixel centres minus that frame's position)."""
         b, t = path.shape[:2]
         h, w = self.frame_size
-        ys = (torch.arange(h, device=canvas.device, dtype=canvas.dtype) + 0.5) / h * 2 - 1
-        xs = (torch.arange(w, device=canvas.device, dtype=canvas.dtype) + 0.5) / w * 2 - 1
-        pixels = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (H, W, 2): (x, y) of each pixel centre
+        pixels = torch.stack(torch.meshgrid(_centres(w, canvas), _centres(h, canvas), indexing="xy"), -1)  # (H, W, 2): (x, y) of each pixel centre
         grid = (pixels - path[:, :, None, None, :]).reshape(b, t * h, w, 2)  # pixel p samples the canvas at p - path
         frames = F.grid_sample(canvas, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         frames = frames.view(b, canvas.shape[1], t, h, w)
