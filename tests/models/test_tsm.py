@@ -32,6 +32,23 @@ def test_the_network_reads_clips_and_sees_motion():
     assert torch.allclose(fast(x), net(x), atol=1e-5)
 
 
+def test_without_the_shift_it_reads_each_frame_on_its_own():
+    torch.manual_seed(0)
+    net = TemporalShiftNet(11, 8, (24, 32), shift=False).eval()
+    x = torch.rand(3, 3, 8, 24, 32) * 2 - 1
+    # no frame sees another: reversed or shuffled, the clip reads the same, and its logits are the frames' mean
+    torch.testing.assert_close(net(x.flip(2)), net(x))
+    torch.testing.assert_close(net(x[:, :, torch.randperm(8)]), net(x))
+    frames = torch.stack([net(x[:, :, t:t + 1].expand(-1, -1, 8, -1, -1)) for t in range(8)]).mean(0)
+    torch.testing.assert_close(net(x), frames)
+    # the same weights with the shift on see the order
+    shifted = TemporalShiftNet(11, 8, (24, 32)).eval()
+    shifted.load_state_dict(net.state_dict())
+    assert not torch.allclose(shifted(x), shifted(x.flip(2)), atol=1e-4)
+    with pytest.raises(ValueError, match="TemporalShiftNet shift"):
+        TemporalShiftNet(11, 8, (24, 32), shift="no")
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(frame_size=(26, 32)), "H=26, W=32: both must be multiples of 4"),
     (dict(widths=(12, 32)), r"widths=\[12, 32\] must be three whole numbers >= 1"),

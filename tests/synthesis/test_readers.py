@@ -18,7 +18,8 @@ from videogen3d.synthesis.outputs import write_synthesis
 K = len(CLASS_NAMES)
 
 
-@pytest.mark.parametrize("net", [readers.FramesReader, readers.FactorisedReader, readers.Conv3DReader])
+@pytest.mark.parametrize("net", [readers.FramesReader, readers.FactorisedReader, readers.Conv3DReader,
+                                 readers.StillFramesReader])
 def test_reader_architectures_map_clips_to_class_logits_and_differ_from_the_pipelines(net):
     m = net(K, 8, (16, 16))
     out = m(torch.rand(3, 3, 8, 16, 16) * 2 - 1)
@@ -27,6 +28,21 @@ def test_reader_architectures_map_clips_to_class_logits_and_differ_from_the_pipe
     torch.testing.assert_close(m.head(m.features(torch.zeros(2, 3, 8, 16, 16))), m(torch.zeros(2, 3, 8, 16, 16)))
     kinds = {type(mod) for mod in m.modules()}
     assert nn.BatchNorm3d not in kinds  # not the C3D's or the judge's normalisation
+
+
+def test_still_frames_reader_is_blind_to_frame_order_and_the_clip_readers_are_not():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 8, 16, 16) * 2 - 1
+    still = readers.StillFramesReader(K, 8, (16, 16)).eval()
+    shuffled = x[:, :, torch.randperm(8)]
+    torch.testing.assert_close(still(x.flip(2)), still(x))  # played backwards
+    torch.testing.assert_close(still(shuffled), still(x))
+    # its logits are the mean of each frame's own logits (average consensus), a frame read as a one-frame clip
+    per_frame = torch.stack([still.head(still.body(x[:, :, t])) for t in range(8)]).mean(0)
+    torch.testing.assert_close(still(x), per_frame)
+    for net in (readers.FramesReader, readers.FactorisedReader, readers.Conv3DReader):
+        m = net(K, 8, (16, 16)).eval()
+        assert not torch.allclose(m(x.flip(2)), m(x), atol=1e-4), net.__name__
 
 
 class _Fixed(nn.Module):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from videogen3d.models.blocks import check_fraction
+from videogen3d.models.blocks import check_flag, check_fraction
 from videogen3d.utils.video import frame_hw
 
 __all__ = ["temporal_shift", "TemporalShiftNet"]
@@ -36,23 +36,27 @@ def temporal_shift(x: torch.Tensor, clip_len: int, fold_div: int = 8) -> torch.T
 
 
 class _ShiftBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, clip_len: int) -> None:
+    def __init__(self, cin: int, cout: int, clip_len: int, shift: bool = True) -> None:
         super().__init__()
-        self.clip_len = clip_len
+        self.clip_len, self.shift = clip_len, shift
         self.conv = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
                                   nn.ReLU(inplace=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(temporal_shift(x, self.clip_len))
+        return self.conv(temporal_shift(x, self.clip_len) if self.shift else x)
 
 
 class TemporalShiftNet(nn.Module):
     """Clips ``(B, C, T, H, W)`` -> logits ``(B, num_classes)``: shift-conv blocks of ``widths`` (one at the
     first width, 2x2 max pool, one at the second, pool, two at the third), the mean over frames and positions,
-    dropout and a linear head. ``frame_size`` must be divisible by 4 (the two pools)."""
+    dropout and a linear head. ``frame_size`` must be divisible by 4 (the two pools). ``shift=False``: no channel
+    is shifted, so each frame is read on its own and the logits are the mean of the frames' (temporal segment
+    networks' average consensus, Wang et al. 2016): blind to motion, it reads the object's shape and which way
+    it points in each still (``classifier_still``)."""
 
     def __init__(self, num_classes: int, clip_len: int = 16, frame_size: int | Sequence[int] = (96, 128),
-                 in_channels: int = 3, *, widths: Sequence[int] = (12, 32, 64), dropout: float = 0.2) -> None:
+                 in_channels: int = 3, *, widths: Sequence[int] = (12, 32, 64), dropout: float = 0.2,
+                 shift: bool = True) -> None:
         super().__init__()
         h, w = frame_hw(frame_size)
         if h % 4 or w % 4:
@@ -61,10 +65,11 @@ class TemporalShiftNet(nn.Module):
         if len(widths) != 3 or any(int(v) < 1 for v in widths):
             raise ValueError(f"TemporalShiftNet widths={list(widths)!r} must be three whole numbers >= 1")
         self.clip_len, self.num_classes = int(clip_len), int(num_classes)
+        self.shift = check_flag("TemporalShiftNet shift", shift)
         w1, w2, w3 = (int(v) for v in widths)
-        t = self.clip_len
-        self.body = nn.ModuleList([_ShiftBlock(in_channels, w1, t), nn.MaxPool2d(2), _ShiftBlock(w1, w2, t),
-                                   nn.MaxPool2d(2), _ShiftBlock(w2, w3, t), _ShiftBlock(w3, w3, t)])
+        t, s = self.clip_len, self.shift
+        self.body = nn.ModuleList([_ShiftBlock(in_channels, w1, t, s), nn.MaxPool2d(2), _ShiftBlock(w1, w2, t, s),
+                                   nn.MaxPool2d(2), _ShiftBlock(w2, w3, t, s), _ShiftBlock(w3, w3, t, s)])
         self.drop = nn.Dropout(check_fraction("TemporalShiftNet dropout", dropout))
         self.head = nn.Linear(w3, num_classes)
 

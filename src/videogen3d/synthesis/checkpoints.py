@@ -37,7 +37,8 @@ CHECKPOINTS = {"classifier": "checkpoints/classifier.ckpt", "autoencoder": "chec
                "classifier_robust": "checkpoints/classifier_robust.ckpt", "vae": "checkpoints/vae.ckpt",
                "classifier_vae": "checkpoints/classifier_vae.ckpt",
                "classifier_vae_plain": "checkpoints/classifier_vae_plain.ckpt",
-               "classifier_pair": "checkpoints/classifier_pair.ckpt", "classifier_tsm": "checkpoints/classifier_tsm.ckpt"}
+               "classifier_pair": "checkpoints/classifier_pair.ckpt", "classifier_tsm": "checkpoints/classifier_tsm.ckpt",
+               "classifier_still": "checkpoints/classifier_still.ckpt"}
 
 
 class CheckpointError(Exception):

@@ -5,6 +5,7 @@ A definition holds
 - ``prior``: ``tempcae`` (eq. 8) or ``norm`` (eq. 11); ``autoencoder``: which tempCAE checkpoint
   (``autoencoder`` or ``autoencoder_dae``); ``classifiers``: which C3D checkpoints (``classifier``,
   ``classifier_robust``, ``classifier_vae``: the VAE-domain C3D; ``classifier_tsm``: the temporal-shift 2D CNN;
+  ``classifier_still``: the still-frame 2D CNN, which reads each frame on its own;
   several: an ensemble); ``latent``: ``vae`` to optimise the code of the clip VAE
   (:mod:`videogen3d.tasks.vae`) instead of the pixels (DGN-AM), or absent / null for pixels; ``pair_guide``:
   the C3D checkpoint (``classifier_pair``, trained on two-object clips) that reads the composite of a multi-label
@@ -42,9 +43,9 @@ _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide",
 
 
 CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_vae_plain", "classifier_pair",
-               "classifier_tsm")
+               "classifier_tsm", "classifier_still")
 # the classifiers trained in stage autoencoder, after the clip VAE, on its reconstructions
-VAE_TRAINED = ("classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm")
+VAE_TRAINED = ("classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm", "classifier_still")
 
 
 def _swap(old: str, new: str):
@@ -76,6 +77,7 @@ ABLATIONS = {
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
     "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
     "tsm": lambda s: s.update(classifiers=[c for c in s["classifiers"] if c != "classifier_tsm"]),  # the C3Ds alone
+    "still": lambda s: s.update(classifiers=[c for c in s["classifiers"] if c != "classifier_still"]),  # no still guide
     "ink": lambda s: s.update(eta_ink=0.0),                   # layers of any ink, not their class's
 }
 
@@ -213,7 +215,8 @@ def needed_checkpoints(cfg: DictConfig) -> set[str]:
     if intro:
         need |= {"classifier_vae_plain"} | checkpoints_used(intro["spec"])
     for ckpt, variant in (("classifier_robust", "robust"), ("classifier_vae", "vae_domain"),
-                          ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair"), ("classifier_tsm", "tsm")):
+                          ("classifier_vae_plain", "vae_domain"), ("classifier_pair", "pair"), ("classifier_tsm", "tsm"),
+                          ("classifier_still", "still")):
         init = OmegaConf.select(cfg, f"classifier.{variant}.init")
         if ckpt in need and init:  # trained on from that checkpoint's weights
             need |= {str(init)}

@@ -13,11 +13,15 @@ pipeline renders seed 0), with the :class:`~videogen3d.tasks.classifier.VideoCla
 - ``check3``: ``check2``'s architecture trained with two-object composites (``composite_mix`` 0.5, as the judge),
   seed 11, a reader of multi-label videos (both labels in its top 2);
 - ``check4``: a plain 3D CNN with group norm and global max pooling (:class:`Conv3DReader`), trained with two-object
-  composites as ``check3``, seed 13: the second reader of multi-label videos.
+  composites as ``check3``, seed 13: the second reader of multi-label videos;
+- ``check5``: a 2D CNN that reads each frame on its own and averages the frames' logits (:class:`StillFramesReader`,
+  temporal segment networks' average consensus), seed 15, a reader of single-label videos. It cannot see motion, so it reads what a still shows: the object's shape and which way it points. ``check1``–``check4``, the
+  judge and the guides read a direction from the motion (:mod:`videogen3d.synthesis.reader_nets`), so a video whose
+  object moves the right way but is a smear, or points the wrong way, passes them and not ``check5``.
 
 Each is tested on clips of its own test seed; ``check3`` and ``check4`` also on real two-object clips of every class pair
 (:func:`read_real_pairs`, seed 8), the reference for its multi-label figure. ``score`` reads the single-label videos of ``videos.pt`` files
-(accuracy, mean p(target), the classes missed and what they were called) and, for ``check3`` and ``check4``, the multi-label
+(accuracy, mean p(target), the classes missed and what they were called) and, for the readers trained with composites, the multi-label
 ones (the share, and each missed video by name with the classes read in it); ``--json`` also keeps every video's reading::
 
     python -m videogen3d.synthesis.readers train --out logs/readers          # ~13 min on a 2-core CPU
@@ -54,79 +58,13 @@ from videogen3d.losses.synthesis import primary_labels
 from videogen3d.synthesis.checkpoints import safe_load
 from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
+from videogen3d.synthesis.reader_nets import Conv3DReader, FactorisedReader, FramesReader, StillFramesReader
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 
-__all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
+__all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "StillFramesReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
            "read_object_pairs", "real_clips_by_class", "main"]
-
-
-class _Reader(nn.Module):
-    """A reader's clip geometry and its logits, ``head(features(x))``."""
-
-    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int]) -> None:
-        super().__init__()
-        self.num_classes, self.clip_len, self.frame_size = int(num_classes), int(clip_len), [int(v) for v in frame_size]
-        self.drop: nn.Module = nn.Identity()
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.features(x)))
-
-
-class FramesReader(_Reader):
-    """check1: the ``T`` frames folded into ``T * C`` channels, three 3x3 conv + group norm + ReLU blocks
-    (64-128-128; the first two max-pooled), global average pooling, one linear layer."""
-
-    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__(num_classes, clip_len, frame_size)
-        self.channels = int(channels)
-        layers: list[nn.Module] = []
-        width = self.clip_len * self.channels
-        for i, out in enumerate((64, 128, 128)):
-            layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU()]
-            layers.append(nn.MaxPool2d(2) if i < 2 else nn.AdaptiveAvgPool2d(1))
-            width = out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(width, self.num_classes)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, h, w = x.shape
-        return self.body(x.transpose(1, 2).reshape(n, t * c, h, w))
-
-
-class FactorisedReader(_Reader):
-    """check2 / check3: three blocks of a 1x3x3 and a 3x1x1 convolution, instance norm, leaky ReLU and max
-    pooling (24-48-96 channels; the first pools space only), global max pooling, dropout, one linear layer."""
-
-    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__(num_classes, clip_len, frame_size)
-        layers: list[nn.Module] = []
-        width = int(channels)
-        for out, pool in ((24, (1, 2, 2)), (48, (2, 2, 2)), (96, (2, 2, 2))):
-            layers += [nn.Conv3d(width, out, (1, 3, 3), padding=(0, 1, 1)), nn.Conv3d(out, out, (3, 1, 1), padding=(1, 0, 0)),
-                       nn.InstanceNorm3d(out, affine=True), nn.LeakyReLU(0.1), nn.MaxPool3d(pool)]
-            width = out
-        self.body = nn.Sequential(*layers, nn.AdaptiveMaxPool3d(1), nn.Flatten())
-        self.drop, self.head = nn.Dropout(0.3), nn.Linear(width, self.num_classes)
-
-
-class Conv3DReader(_Reader):
-    """check4: three 3x3x3 convolutions with group norm and ReLU (32-64-128 channels; max pooling, the first over
-    space only), global max pooling, one linear layer."""
-
-    def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
-        super().__init__(num_classes, clip_len, frame_size)
-        layers: list[nn.Module] = []
-        width = int(channels)
-        for out, pool in ((32, nn.MaxPool3d((1, 2, 2))), (64, nn.MaxPool3d(2)), (128, nn.AdaptiveMaxPool3d(1))):
-            layers += [nn.Conv3d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU(), pool]
-            width = out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(width, self.num_classes)
 
 
 # name -> architecture, render seed of its training clips (and of its test clips), clips per class, epochs,
@@ -140,6 +78,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                "composite_mix": 0.5},
     "check4": {"net": Conv3DReader, "seed": 13, "test_seed": 14, "clips_per_class": 80, "epochs": 16, "lr": 2e-3,
                "composite_mix": 0.5},
+    "check5": {"net": StillFramesReader, "seed": 15, "test_seed": 16, "clips_per_class": 200, "epochs": 20, "lr": 2e-3,
+               "composite_mix": 0.0},
 }
 
 

@@ -9,7 +9,8 @@
                                                                  -> checkpoints/classifier_vae.ckpt;
                  with introspective rounds, the first one is kept    -> checkpoints/classifier_vae_plain.ckpt;
                  for a method with a pair_guide, the two-object C3D -> checkpoints/classifier_pair.ckpt;
-                 for a method that uses it, the temporal-shift 2D CNN -> checkpoints/classifier_tsm.ckpt)
+                 for a method that uses it, the temporal-shift 2D CNN -> checkpoints/classifier_tsm.ckpt and the still-frame
+                 2D CNN -> checkpoints/classifier_still.ckpt)
     judge        train the judge on the judge partition          -> checkpoints/judge.ckpt
     synthesis    each method of synthesis.methods                -> synthesis/<method>/{videos,grid.png,videos.pt}
     evaluate     judge the synthesized videos                    -> evaluation.json, methods.png (side by side)
@@ -102,7 +103,7 @@ TASKS = {"classifier": ("classifier", None), "classifier_robust": ("classifier",
          "judge": ("judge", None), "autoencoder": ("autoencoder", None), "autoencoder_dae": ("autoencoder", "dae"),
          "vae": ("vae", None), "classifier_vae": ("classifier", "vae_domain"),
          "classifier_vae_plain": ("classifier", "vae_domain"), "classifier_pair": ("classifier", "pair"),
-         "classifier_tsm": ("classifier", "tsm")}
+         "classifier_tsm": ("classifier", "tsm"), "classifier_still": ("classifier", "still")}
 
 
 def _check_epochs(cfg: DictConfig) -> None:

@@ -72,15 +72,17 @@ def train_classifier(r: "_Run", role: str, prepare: Callable[[pl.LightningModule
 def train_autoencoder(r: "_Run") -> list[Path]:
     """The priors: the tempCAE, its denoising twin (``autoencoder.dae``) and the clip VAE (``vae``), those
     that a method uses; then the classifiers trained on the VAE's reconstructions (the temporal-shift 2D CNN
-    ``classifier.tsm``, the VAE-domain C3D and the two-object C3D ``classifier.pair``)."""
+    ``classifier.tsm``, the still-frame 2D CNN ``classifier.still``, the VAE-domain C3D and the two-object C3D
+    ``classifier.pair``)."""
     need = needed_checkpoints(r.cfg)
     paths = []
     for stage in [s for s in ("autoencoder", "autoencoder_dae", "vae") if s in need]:
         if not r.skip(stage, r.task(stage)):
             r.fit(stage, "main")
         paths.append(r.ckpt(stage))
-    if "classifier_tsm" in need:  # the temporal-shift 2D CNN: real clips and the VAE's reconstructions, from scratch
-        paths.append(train_classifier(r, "classifier_tsm", _rendered_prepare(r, "classifier_tsm", [])))
+    for role in ("classifier_tsm", "classifier_still"):  # 2D CNNs: real clips and the VAE's reconstructions, from scratch
+        if role in need:
+            paths.append(train_classifier(r, role, _rendered_prepare(r, role, [])))
     if need & {"classifier_vae", "classifier_vae_plain"}:
         paths += train_vae_domain(r)
     if "classifier_pair" in need:  # the two-object C3D: composites of real clips and the VAE's reconstructions
