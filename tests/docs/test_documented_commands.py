@@ -261,7 +261,8 @@ def test_documented_cli_line(cmd: Command, sandbox: Path):
 BENCH = [c for c in COMMANDS if _kind(c) == "module" and not c.line.startswith(("python -m videogen3d.synthesis.readers",
                                                                                   "python -m videogen3d.synthesis.robustness",
                                                                                   "python -m videogen3d.synthesis.figures",
-                                                                                  "python -m videogen3d.synthesis.reconstruction"))]
+                                                                                  "python -m videogen3d.synthesis.reconstruction",
+                                                                                  "python -m videogen3d.synthesis.motion"))]
 READERS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.synthesis.readers")]
 
 

@@ -2,8 +2,9 @@
 the temporal-shift guide, and none uses batch norm as they do.
 
 ``check1``–``check4`` read a clip's frames together, so they can tell a direction from the motion; measured on real
-clips, they (and every network of the pipeline) read a clip played backwards as the opposite class and a mirrored clip
-played backwards as its own: the direction is read from the motion and hardly from the object's orientation.
+clips (:mod:`videogen3d.synthesis.motion`), they and every network of the pipeline read a clip played backwards as the
+opposite class, and a mirrored clip played backwards as its own: the direction is read from the motion and hardly
+from the way the object points.
 ``check5`` (:class:`StillFramesReader`) reads each frame on its own and averages the frames' logits, the average
 consensus of temporal segment networks (Wang et al. 2016, "Temporal Segment Networks"), a common video classifier: it
 is blind to the frames' order by construction, so it can only read what a person sees in a still, the object's

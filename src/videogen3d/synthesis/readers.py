@@ -15,16 +15,17 @@ pipeline renders seed 0), with the :class:`~videogen3d.tasks.classifier.VideoCla
 - ``check4``: a plain 3D CNN with group norm and global max pooling (:class:`Conv3DReader`), trained with two-object
   composites as ``check3``, seed 13: the second reader of multi-label videos;
 - ``check5``: a 2D CNN that reads each frame on its own and averages the frames' logits (:class:`StillFramesReader`,
-  temporal segment networks' average consensus), seed 15, a reader of single-label videos. It cannot see motion, so it reads what a still shows: the object's shape and which way it points. ``check1``–``check4``, the
-  judge and the guides read a direction from the motion (:mod:`videogen3d.synthesis.reader_nets`), so a video whose
-  object moves the right way but is a smear, or points the wrong way, passes them and not ``check5``.
+  temporal segment networks' average consensus), seed 15, a reader of single-label videos. It cannot see motion, so
+  it reads what a still shows: the object's shape and which way it points. ``check1``–``check4``, the judge and the
+  guides read a direction from the motion (:mod:`videogen3d.synthesis.motion`), so a video whose object moves the
+  right way but is a smear, or points the wrong way, passes them and not ``check5``.
 
 Each is tested on clips of its own test seed; ``check3`` and ``check4`` also on real two-object clips of every class pair
 (:func:`read_real_pairs`, seed 8), the reference for its multi-label figure. ``score`` reads the single-label videos of ``videos.pt`` files
 (accuracy, mean p(target), the classes missed and what they were called) and, for the readers trained with composites, the multi-label
 ones (the share, and each missed video by name with the classes read in it); ``--json`` also keeps every video's reading::
 
-    python -m videogen3d.synthesis.readers train --out logs/readers          # ~13 min on a 2-core CPU
+    python -m videogen3d.synthesis.readers train --out logs/readers          # ~20 min on a 2-core CPU (check5 ~7)
     python -m videogen3d.synthesis.readers score --readers logs/readers logs/synth/cpu/synthesis/best/videos.pt
 
 ``objects`` says which object of a two-object target fails: for ``--pair a+b`` it blends every layer of class ``a``
