@@ -295,6 +295,38 @@ def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, t
     assert resolve_method(defs, "best_no_candidates")["candidates"] == 1
 
 
+class _FixedGuide(nn.Module):
+    """A stand-in guide that gives the i-th clip of a batch probability ``p[i]`` on car_right, the rest spread evenly."""
+
+    def __init__(self, p: list[float]) -> None:
+        super().__init__()
+        self.p = torch.tensor(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, n = CLASS_NAMES.index("car_right"), len(CLASS_NAMES)
+        probs = ((1 - self.p) / (n - 1)).unsqueeze(1).expand(-1, n).clone()
+        probs[:, k] = self.p
+        return probs[: len(x)].log()
+
+
+def test_candidates_scored_by_the_weakest_guide_keep_a_draw_every_guide_reads(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=4, seed=0,
+              candidates=2)
+    # draw 0 fools one guide (0.99) and not the other (0.30); every guide reads draw 1 at about half (0.55, 0.50)
+    guides = nn.ModuleList([_FixedGuide([0.99, 0.55]), _FixedGuide([0.30, 0.50])])
+    mean = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw)
+    weakest = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_by="weakest", **kw)
+    for m in (mean, weakest):
+        m.classifiers = guides
+    torch.testing.assert_close(mean.candidate_scores(), torch.tensor([0.645, 0.525]))
+    torch.testing.assert_close(weakest.candidate_scores(), torch.tensor([0.30, 0.50]))
+    assert mean.select_candidates().tolist() == [0] and weakest.select_candidates().tolist() == [1]
+    assert weakest.settings()["select_by"] == "weakest" and mean.settings()["select_by"] is None
+    with pytest.raises(ValueError, match="select_by='best'"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_by="best", **kw)
+
+
 class _HalvesReader(nn.Module):
     """A stand-in classifier: ink in a clip's left half reads as car_right, in its right half as rocket_up."""
 

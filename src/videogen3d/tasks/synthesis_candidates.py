@@ -22,13 +22,16 @@ class CandidateSelection:
     (``classifiers``, ``jitter``, ``targets``, the layers' buffers, ``parameter``, ``select_views``, ...)."""
 
     def _view_scores(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The ensemble's probability mass on ``targets`` for each clip of ``x``, averaged over the clean clip and
-        ``select_views`` jittered copies (a fixed random stream)."""
+        """The ensemble's probability mass on ``targets`` for each clip of ``x``, each guide's averaged over the clean
+        clip and ``select_views`` jittered copies (a fixed random stream); then the guides' mean, or with
+        ``select_by="weakest"`` the lowest guide's (a draw that fools some guides and not another scores low)."""
         gen = torch.Generator().manual_seed(12345)
         views = [x] + ([jitter(x, **self.jitter, generator=gen) for _ in range(self.select_views)]
                        if any(self.jitter.values()) else [])
         mask = (targets > 0).to(x.dtype)
-        return torch.stack([(c(v).float().softmax(1) * mask).sum(1) for c in self.classifiers for v in views]).mean(0)
+        per_guide = torch.stack([torch.stack([(c(v).float().softmax(1) * mask).sum(1) for v in views]).mean(0)
+                                 for c in self.classifiers])  # (guides, N)
+        return per_guide.min(0).values if self.select_by == "weakest" else per_guide.mean(0)
 
     @torch.no_grad()
     def candidate_scores(self) -> torch.Tensor:

@@ -15,6 +15,8 @@ PRIOR_GRADIENTS = ("full", "residual")
 
 
 JITTER_KEYS = ("shift", "scale", "time_shift")
+# how candidates=K scores a draw: the guides' mean probability on its target, or the weakest guide's
+SELECT_BY = ("mean", "weakest")
 
 
 def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", optimizer: str = "gd",
@@ -22,7 +24,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
+                   select_by: str = "mean", composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
                    pair: bool = False, eta_ink: float = 0.0, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
@@ -31,6 +33,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
     if int(candidates) < 1 or not 0.0 <= float(select_at) <= 1.0 or int(select_views) < 0:
         raise ValueError(f"synthesis candidates={candidates} must be >= 1, select_at={select_at} in [0, 1] and "
                          f"select_views={select_views} >= 0")
+    if select_by not in SELECT_BY:
+        raise ValueError(f"synthesis select_by={select_by!r} is unknown; expected one of {SELECT_BY}")
     if method not in METHODS:
         raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
     if optimizer not in OPTIMIZERS:
