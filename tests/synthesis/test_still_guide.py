@@ -33,7 +33,8 @@ def test_the_still_guide_reads_frames_alone_and_steers_best_still(tmp_path, capl
     with torch.no_grad():  # the checkpoint as synthesis loads it reads a clip played backwards as the clip itself
         torch.testing.assert_close(guide(x.flip(2)), guide(x))
     note = (work / "table.md").read_text()
-    assert "best_still: TemporalShiftNet classifier_still, classifier_tsm; C3D classifier_vae;" in note
+    assert ("best_still: TemporalShiftNet without shifts (each frame alone) classifier_still; C3D classifier_vae; "
+            "TemporalShiftNet classifier_tsm;") in note
     assert "best_no_still: C3D classifier_vae; TemporalShiftNet classifier_tsm;" in note
     with_still, without = (_ckpt(work / "synthesis" / m / "videos.pt") for m in ("best_still", "best_no_still"))
     assert with_still["names"] == without["names"]
