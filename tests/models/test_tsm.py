@@ -45,6 +45,7 @@ def test_without_the_shift_it_reads_each_frame_on_its_own():
     shifted = TemporalShiftNet(11, 8, (24, 32)).eval()
     shifted.load_state_dict(net.state_dict())
     assert not torch.allclose(shifted(x), shifted(x.flip(2)), atol=1e-4)
+    assert (shifted.kind, net.kind) == ("TemporalShiftNet", "TemporalShiftNet without shifts (each frame alone)")
     with pytest.raises(ValueError, match="TemporalShiftNet shift"):
         TemporalShiftNet(11, 8, (24, 32), shift="no")
 

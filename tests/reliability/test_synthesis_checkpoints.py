@@ -65,12 +65,12 @@ def test_a_cut_checkpoint_on_the_command_line_is_one_line(good, tmp_path):
 
 
 def test_a_cut_reader_file_is_named(good, tmp_path):
-    from videogen3d.synthesis.readers import _load
+    from videogen3d.synthesis.readers import load_reader
 
     path = tmp_path / "check1.pt"
     path.write_bytes(good.read_bytes()[:1000])
     with pytest.raises(ValueError, match=r"reader check1 '.*check1.pt' is not a readable torch checkpoint"):
-        _load("check1", path)
+        load_reader("check1", path)
 
 
 def _vae_node(widths: list[int]) -> dict:

@@ -73,6 +73,11 @@ class TemporalShiftNet(nn.Module):
         self.drop = nn.Dropout(check_fraction("TemporalShiftNet dropout", dropout))
         self.head = nn.Linear(w3, num_classes)
 
+    @property
+    def kind(self) -> str:
+        """The network's name in the synthesis table's notes (the class name, unless it reads frames alone)."""
+        return "TemporalShiftNet" if self.shift else "TemporalShiftNet without shifts (each frame alone)"
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, h, w = x.shape
         if t != self.clip_len:

@@ -48,6 +48,13 @@ CLASSIFIERS = ("classifier", "classifier_robust", "classifier_vae", "classifier_
 VAE_TRAINED = ("classifier_vae", "classifier_vae_plain", "classifier_pair", "classifier_tsm", "classifier_still")
 
 
+def _drop(member: str):
+    """An ablation that removes checkpoint ``member`` from the ensemble (the others kept, in order)."""
+    def apply(spec: dict[str, Any]) -> None:
+        spec["classifiers"] = [c for c in spec["classifiers"] if c != member]
+    return apply
+
+
 def _swap(old: str, new: str):
     """An ablation that puts checkpoint ``new`` in ``old``'s place in the ensemble (once, order kept)."""
     def apply(spec: dict[str, Any]) -> None:
@@ -76,8 +83,8 @@ ABLATIONS = {
     "matte": lambda s: s.update(matte=0.0),                   # layers blended with their faint ink as decoded
     "candidates": lambda s: s.update(candidates=1),           # one random start per video, no selection
     "pair": lambda s: s.update(pair_guide=None, composite_weight=0.0),  # no composite term: the layers alone
-    "tsm": lambda s: s.update(classifiers=[c for c in s["classifiers"] if c != "classifier_tsm"]),  # the C3Ds alone
-    "still": lambda s: s.update(classifiers=[c for c in s["classifiers"] if c != "classifier_still"]),  # no still guide
+    "tsm": _drop("classifier_tsm"),                          # the C3Ds alone
+    "still": _drop("classifier_still"),                      # no still-frame guide
     "ink": lambda s: s.update(eta_ink=0.0),                   # layers of any ink, not their class's
 }
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from videogen3d.data.moving_objects import CLASS_NAMES
 from videogen3d.synthesis.checkpoints import load_module
-from videogen3d.synthesis.readers import RECIPES, _load, real_clips_by_class
+from videogen3d.synthesis.readers import load_readers, real_clips_by_class
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
@@ -83,14 +83,15 @@ def motion_reading(net: nn.Module, clips: dict[int, torch.Tensor]) -> dict[str, 
 def _networks(readers: Path | None, checkpoints: Path | None) -> dict[str, nn.Module]:
     nets: dict[str, nn.Module] = {}
     if readers is not None:
-        nets |= {n: _load(n, readers / f"{n}.pt") for n in RECIPES if (readers / f"{n}.pt").is_file()}
+        nets |= load_readers(readers)
     if checkpoints is not None:
         for n in CHECKPOINTS:
             if (checkpoints / f"{n}.ckpt").is_file():
                 nets[n] = load_module(checkpoints / f"{n}.ckpt", n, VideoClassifier, f"python synth.py (it makes {n})").eval()
     where = " or ".join(f"{str(p)!r}" for p in (readers, checkpoints) if p is not None)
     if not nets:
-        raise FileNotFoundError(f"no reader weights (check*.pt) or pipeline checkpoints ({', '.join(CHECKPOINTS)}.ckpt) "
+        raise FileNotFoundError(f"no reader weights (check*.pt) or pipeline checkpoints "
+                                f"({', '.join(c + '.ckpt' for c in CHECKPOINTS)}) "
                                 f"in {where or 'nothing: give --readers and/or --checkpoints'}")
     return nets
 

@@ -36,6 +36,18 @@ class _Reader(nn.Module):
         return self.head(self.drop(self.features(x)))
 
 
+def _conv2d_body(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
+    """Three 3x3 conv + group norm + ReLU blocks of ``widths``, the first two max-pooled, then global average pooling
+    and a flatten: ``(N, in_channels, H, W) -> (N, widths[-1])`` (check1 over folded frames, check5 per frame)."""
+    layers: list[nn.Module] = []
+    width = int(in_channels)
+    for i, out in enumerate(widths):
+        layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU()]
+        layers.append(nn.MaxPool2d(2) if i < len(widths) - 1 else nn.AdaptiveAvgPool2d(1))
+        width = out
+    return nn.Sequential(*layers, nn.Flatten())
+
+
 class FramesReader(_Reader):
     """check1: the ``T`` frames folded into ``T * C`` channels, three 3x3 conv + group norm + ReLU blocks
     (64-128-128; the first two max-pooled), global average pooling, one linear layer."""
@@ -43,14 +55,8 @@ class FramesReader(_Reader):
     def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
         super().__init__(num_classes, clip_len, frame_size)
         self.channels = int(channels)
-        layers: list[nn.Module] = []
-        width = self.clip_len * self.channels
-        for i, out in enumerate((64, 128, 128)):
-            layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU()]
-            layers.append(nn.MaxPool2d(2) if i < 2 else nn.AdaptiveAvgPool2d(1))
-            width = out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(width, self.num_classes)
+        self.body = _conv2d_body(self.clip_len * self.channels, (64, 128, 128))
+        self.head = nn.Linear(128, self.num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape
@@ -96,14 +102,8 @@ class StillFramesReader(_Reader):
 
     def __init__(self, num_classes: int, clip_len: int, frame_size: Sequence[int], channels: int = 3) -> None:
         super().__init__(num_classes, clip_len, frame_size)
-        layers: list[nn.Module] = []
-        width = int(channels)
-        for i, out in enumerate((32, 64, 128)):
-            layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(8, out), nn.ReLU()]
-            layers.append(nn.MaxPool2d(2) if i < 2 else nn.AdaptiveAvgPool2d(1))
-            width = out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(width, self.num_classes)
+        self.body = _conv2d_body(int(channels), (32, 64, 128))
+        self.head = nn.Linear(128, self.num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape

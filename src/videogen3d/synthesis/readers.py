@@ -65,7 +65,7 @@ from videogen3d.utils.entry import run_main
 from videogen3d.utils.io import atomic_path
 
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "StillFramesReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
-           "read_object_pairs", "real_clips_by_class", "main"]
+           "read_object_pairs", "real_clips_by_class", "load_reader", "load_readers", "main"]
 
 
 # name -> architecture, render seed of its training clips (and of its test clips), clips per class, epochs,
@@ -230,7 +230,7 @@ def _save(task: VideoClassifier, path: Path, test_accuracy: float, real_pairs: f
                     "real_pairs_top2": real_pairs}, tmp)
 
 
-def _load(name: str, path: Path) -> nn.Module:
+def load_reader(name: str, path: Path) -> nn.Module:
     if not path.is_file():
         raise FileNotFoundError(f"reader {name}: no weights at {str(path)!r}; make them with: "
                                 f"python -m videogen3d.synthesis.readers train --out {path.parent}")
@@ -238,6 +238,11 @@ def _load(name: str, path: Path) -> nn.Module:
     net = RECIPES[name]["net"](len(CLASS_NAMES), int(blob["clip_len"]), blob["frame_size"])
     net.load_state_dict(blob["state_dict"])
     return net.eval()
+
+
+def load_readers(folder: Path) -> dict[str, nn.Module]:
+    """Every reader of :data:`RECIPES` whose weights ``folder`` holds (``<name>.pt``), by name; none is ``{}``."""
+    return {name: load_reader(name, folder / f"{name}.pt") for name in RECIPES if (folder / f"{name}.pt").is_file()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -282,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         record = {k: torch.cat([r[k].float() for r in records]) for k in ("videos", "targets")}
         sources = _object_sources(record, (a, b), args.vae)
         for name in two:
-            for r in read_object_pairs(_load(name, args.readers / f"{name}.pt"), sources, a, b):
+            for r in read_object_pairs(load_reader(name, args.readers / f"{name}.pt"), sources, a, b):
                 print(f"{name}: {pair[0]} from {r['a']} x {pair[1]} from {r['b']}: both in top 2 {r['both_top2']}/"
                       f"{r['composites']}, p({pair[0]}) {r['p_a']:.2f}, p({pair[1]}) {r['p_b']:.2f}", flush=True)
         return 0
@@ -301,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   + (f", real two-object clips with both classes in its top 2 {pairs:.3f}" if pairs is not None else "")
                   + f" -> {args.out / f'{name}.pt'}", flush=True)
         return 0
-    readers = {name: _load(name, args.readers / f"{name}.pt") for name in RECIPES if (args.readers / f"{name}.pt").is_file()}
+    readers = load_readers(args.readers)
     if not readers:
         raise FileNotFoundError(f"no reader weights in {str(args.readers)!r}; make them with: "
                                 f"python -m videogen3d.synthesis.readers train --out {args.readers}")

@@ -149,9 +149,7 @@ def synthesize(r: "_Run") -> dict[str, Any]:
 def _networks_described(nets: Networks, spec: dict[str, Any]) -> dict[str, Any]:
     """How the method's networks were trained, for the table's notes."""
     first = nets[spec["classifiers"][0]].hparams
-    out = {"guide_nets": {c: type(nets[c].net).__name__ + (" without shifts (each frame alone)"
-                                                           if getattr(nets[c].net, "shift", True) is False else "")
-                          for c in spec["classifiers"]},
+    out = {"guide_nets": {c: getattr(nets[c].net, "kind", type(nets[c].net).__name__) for c in spec["classifiers"]},
            "c3d_noise": describe_corruption(first.get("corruption", "blend"), first.get("noise_level", 0.0)),
            "c3d_adv": (f"{first.get('adv_norm')} eps {float(first.get('adv_eps')):g}, "
                        f"{int(first.get('adv_steps'))} steps") if first.get("adv_eps") else None}
