@@ -327,6 +327,50 @@ def test_candidates_scored_by_the_weakest_guide_keep_a_draw_every_guide_reads(ti
         PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_by="best", **kw)
 
 
+class _PairGuide(nn.Module):
+    """A stand-in guide that gives the i-th clip of a batch of ``n`` probability ``q[n][i]`` on car_right and on
+    rocket_up each (so the composites and the layers, batches of different sizes, can read differently)."""
+
+    def __init__(self, q: dict[int, list[float]]) -> None:
+        super().__init__()
+        self.q = {n: torch.tensor(v) for n, v in q.items()}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, q = len(CLASS_NAMES), self.q[len(x)]
+        probs = ((1 - 2 * q) / (n - 2)).unsqueeze(1).expand(-1, n).clone()
+        probs[:, CLASS_NAMES.index("car_right")] = probs[:, CLASS_NAMES.index("rocket_up")] = q
+        return probs.log()
+
+
+def test_candidates_select_layers_each_keeps_each_layers_own_best_draw(tiny_classifier, tiny_vae):
+    targets, _ = parse_targets(["car_right", "rocket_up", "car_right+rocket_up"], CLASS_NAMES)
+    kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=4, seed=0,
+              layers=True, candidates=3, composite_weight=0.0)
+    # 9 composites (3 draws per video): the single-label videos keep draw 0 and draw 2 either way; the two-object
+    # video's 6 layers, draw by draw: (0.45, 0.05), (0.2, 0.3), (0.25, 0.4): its weaker layer is best in draw 2,
+    # its first layer alone in draw 0
+    guide = _PairGuide({9: [0.45, 0.2, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.3], 6: [0.45, 0.05, 0.2, 0.3, 0.25, 0.4]})
+    joint = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw)
+    each = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_layers="each", **kw)
+    draws = joint.code.detach().clone()
+    assert torch.equal(draws, each.code.detach())  # the same starts: only the choice differs
+    for m in (joint, each):
+        m.classifiers = nn.ModuleList([guide])
+    assert joint.select_candidates().tolist() == [0, 5, 8]  # one draw for both layers, by the weaker layer
+    assert torch.equal(joint.code.detach(), draws[[0, 5, 8]])
+    assert each.select_candidates().tolist() == [0, 5, 6]  # a two-object video: its first draw (its targets)
+    assert torch.equal(each.code.detach()[:2], draws[[0, 5]])  # single-label videos as before
+    assert torch.equal(each.code.detach()[2, 0], draws[6, 0]) and torch.equal(each.code.detach()[2, 1], draws[8, 1])
+    assert torch.equal(each.targets, targets) and each.multi.tolist() == [False, False, True]
+    assert each.synthesized().shape == (3, 3, 8, 24, 32)
+    assert each.settings()["select_layers"] == "each" and joint.settings()["select_layers"] is None
+    fit = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_layers="each", select_at=0.5, **kw)
+    _trainer(max_steps=4, max_epochs=1).fit(fit)  # selected in training, then optimised on alone
+    assert fit.code.shape == (3, 2, 6) and torch.isfinite(fit.synthesized()).all()
+    with pytest.raises(ValueError, match="select_layers='both'"):
+        PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_layers="both", **kw)
+
+
 class _HalvesReader(nn.Module):
     """A stand-in classifier: ink in a clip's left half reads as car_right, in its right half as rocket_up."""
 

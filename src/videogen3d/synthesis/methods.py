@@ -38,7 +38,7 @@ __all__ = ["ABLATIONS", "CLASSIFIERS", "VAE_TRAINED", "SYNTHESIS_KEYS", "resolve
 SYNTHESIS_KEYS = ("eta_c3d", "eta_tempcae", "eta_norm", "optimizer", "lr", "iterations", "init_scale", "clamp",
                   "seed", "eta_scale", "eta_c3d_scale", "prior_gradient", "jitter", "eta_tv", "coarse_factor",
                   "coarse_until", "langevin", "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "layout",
-                  "matte", "candidates", "select_at", "select_by", "eta_ink")
+                  "matte", "candidates", "select_at", "select_by", "select_layers", "eta_ink")
 _META = ("label", "prior", "autoencoder", "classifiers", "latent", "pair_guide", "base", "ablate")
 
 

@@ -45,7 +45,7 @@ def table_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
                                            "single_label_videos", "label", "ablates", "c3d_adv", "jitter", "eta_tv",
                                            "langevin", "coarse", "classifiers", "classifier_ckpts", "generator", "vae",
                                            "eta_code", "code_init", "code_sphere", "layers", "composite_weight", "eta_ink", "layout", "matte", "candidates",
-                                           "select_at", "select_by", "c3d_vae_mix", "guide_nets", "seconds")})
+                                           "select_at", "select_by", "select_layers", "c3d_vae_mix", "guide_nets", "seconds")})
     return rows
 
 
@@ -119,6 +119,7 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
                          if r.get("layers") and r.get("layout") else "")]
         parts += [f"{r['candidates']} random starts per video, each video's best by its own classifiers"
                   + (" (scored by the weakest of them)" if r.get("select_by") == "weakest" else "")
+                  + (", each layer of a multi-label video its own" if r.get("select_layers") == "each" else "")
                   + f" kept after {r['select_at']:.0%} of the iterations"] if r.get("candidates") else []
         if (r.get("c3d_adv") or r.get("jitter") or r.get("eta_tv") or r.get("langevin") or r.get("coarse") or r.get("generator")
                 or r.get("candidates")):

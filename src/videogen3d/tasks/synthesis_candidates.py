@@ -33,36 +33,56 @@ class CandidateSelection:
                                  for c in self.classifiers])  # (guides, N)
         return per_guide.min(0).values if self.select_by == "weakest" else per_guide.mean(0)
 
+    def _layer_scores(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The multi-label draws' rows ``(M,)`` and each of their layers' score toward its own label ``(M, L)``
+        (unused layers ``inf``); None when no video is made of layers."""
+        if self.generator is None or self.n_layers <= 1 or not bool(self.multi.any()):
+            return None
+        rows = self.multi.nonzero().flatten()
+        layers = self._layers()[rows] * 2 - 1  # (M, L, C, T, H, W)
+        m, n_layers = layers.shape[:2]
+        per_layer = self._view_scores(layers.reshape(m * n_layers, *layers.shape[2:]),
+                                      self.layer_targets[rows].reshape(m * n_layers, -1)).view(m, n_layers)
+        return rows, per_layer.masked_fill(self.layer_mask[rows] == 0, float("inf"))
+
     @torch.no_grad()
-    def candidate_scores(self) -> torch.Tensor:
+    def candidate_scores(self, layer_scores: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Each current draw's own-classifier score ``(N*K,)``: the ensemble's probability mass on its target
         (:meth:`_view_scores`). A multi-label video made of layers is scored as it is optimised: each layer toward
         its own label, the video by its weakest layer (both objects must be there), mixed with the composite's
         score by ``composite_weight`` (the ensemble, trained on one object per clip, reads a composite as one
         object, so a draw with one clear object and the other faint or out of frame scored high on it)."""
-        x = self.current_video()
-        scores = self._view_scores(x, self.targets)
-        if self.generator is not None and self.n_layers > 1 and bool(self.multi.any()):
-            rows = self.multi.nonzero().flatten()
-            layers = self._layers()[rows] * 2 - 1  # (M, L, C, T, H, W)
-            m, n_layers = layers.shape[:2]
-            per_layer = self._view_scores(layers.reshape(m * n_layers, *layers.shape[2:]),
-                                          self.layer_targets[rows].reshape(m * n_layers, -1)).view(m, n_layers)
-            weakest = per_layer.masked_fill(self.layer_mask[rows] == 0, float("inf")).min(1).values
+        scores = self._view_scores(self.current_video(), self.targets)
+        layer_scores = self._layer_scores() if layer_scores is None else layer_scores
+        if layer_scores is not None:
+            rows, per_layer = layer_scores
             w = self.composite_weight
-            scores = scores.index_put((rows,), w * scores[rows] + (1 - w) * weakest)
+            scores = scores.index_put((rows,), w * scores[rows] + (1 - w) * per_layer.min(1).values)
         return scores
 
     def select_candidates(self) -> torch.Tensor | None:
         """Keep each video's best draw (see the module's docstring); returns the kept indices, or None when
-        there is nothing to select (one candidate, or already selected)."""
+        there is nothing to select (one candidate, or already selected). With ``select_layers="each"`` each layer
+        of a multi-label video keeps its own best draw by its own score instead (the layers are optimised apart,
+        each toward its own label, so a car from one draw and a rocket from another make a video); the
+        returned index is then the video's first draw (its targets are the same in every draw)."""
         if self._selected:
             return None
         k = self.candidates
-        keep = self.candidate_scores().view(-1, k).argmax(1) + torch.arange(len(self.targets) // k,
-                                                                             device=self.targets.device) * k
-        param = self.parameter
-        param.data = param.data[keep].clone()
+        with torch.no_grad():
+            layer_scores = self._layer_scores()
+            first = torch.arange(len(self.targets) // k, device=self.targets.device) * k
+            keep = self.candidate_scores(layer_scores).view(-1, k).argmax(1) + first
+            param = self.parameter
+            data = param.data[keep].clone()
+            if self.select_layers == "each" and layer_scores is not None:
+                rows, per_layer = layer_scores  # every draw of a multi-label video is a row, side by side
+                videos = rows.view(-1, k)[:, 0] // k
+                n_layers = per_layer.shape[1]
+                own = per_layer.view(-1, k, n_layers).argmax(1) + videos[:, None] * k  # (videos, L) draw per layer
+                data[videos] = param.data[own, torch.arange(n_layers, device=own.device)]
+                keep = keep.index_put((videos,), videos * k)
+        param.data = data
         for name in ("targets", "layer_mask", "layer_targets", "multi"):
             if hasattr(self, name):
                 setattr(self, name, getattr(self, name)[keep].clone())

@@ -17,6 +17,9 @@ PRIOR_GRADIENTS = ("full", "residual")
 JITTER_KEYS = ("shift", "scale", "time_shift")
 # how candidates=K scores a draw: the guides' mean probability on its target, or the weakest guide's
 SELECT_BY = ("mean", "weakest")
+# how candidates=K chooses for a multi-label video made of layers: one draw for all its layers (scored by the
+# weakest layer), or each layer its own best draw (the layers are optimised apart, so any mix of draws is a video)
+SELECT_LAYERS = ("joint", "each")
 
 
 def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", optimizer: str = "gd",
@@ -24,7 +27,7 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   select_by: str = "mean", composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
+                   select_by: str = "mean", select_layers: str = "joint", composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
                    pair: bool = False, eta_ink: float = 0.0, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
@@ -35,6 +38,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                          f"select_views={select_views} >= 0")
     if select_by not in SELECT_BY:
         raise ValueError(f"synthesis select_by={select_by!r} is unknown; expected one of {SELECT_BY}")
+    if select_layers not in SELECT_LAYERS:
+        raise ValueError(f"synthesis select_layers={select_layers!r} is unknown; expected one of {SELECT_LAYERS}")
     if method not in METHODS:
         raise ValueError(f"synthesis method={method!r} is unknown; expected one of {METHODS}")
     if optimizer not in OPTIMIZERS:
