@@ -167,6 +167,11 @@ def test_table_rows_keep_the_seed_order_and_never_drop_a_method():
             "std 1.0.") in md
     assert "sphere: synthesised through the code of ClipVAEModule (latent 32, beta 0.002), code prior 0.01, start " \
            "code std 1.0, each code kept on the sphere |u| = sqrt(d)." in md
+    # the decoder's network is named where it was recorded (the sprite-and-path clip VAE since the thirty-first session)
+    evaluation["methods"] |= {"sprite": method("sprite", 0.5) | latent | {"vae": {"net": "SpriteClipVAE", "latent_dim": 32,
+                                                                                   "beta": 0.002}}}
+    md = markdown_table(table_rows(evaluation), evaluation)
+    assert "sprite: synthesised through the code of ClipVAEModule (SpriteClipVAE, latent 32, beta 0.002)" in md
     # layers: the matte and the layout are named where they were on, in the order they are applied
     layered = latent | {"layers": 2, "composite_weight": 0.0, "layout": 0.4}
     evaluation["methods"] |= {"laid": method("laid", 0.5) | layered,

@@ -165,7 +165,7 @@ def _networks_described(nets: Networks, spec: dict[str, Any]) -> dict[str, Any]:
         out["tempcae_noise"] = describe_corruption(hp.get("corruption", "gaussian"), hp.get("noise_std", 0.0))
     if spec.get("latent"):
         vae = nets[spec["latent"]]
-        out["vae"] = {"latent_dim": vae.latent_dim, "beta": float(vae.hparams.beta),
+        out["vae"] = {"net": type(vae.net).__name__, "latent_dim": vae.latent_dim, "beta": float(vae.hparams.beta),
                       "foreground_weight": float(vae.hparams.get("foreground_weight", 0.0))}
     return out
 

@@ -104,7 +104,8 @@ def markdown_table(rows: list[dict[str, Any]], evaluation: dict[str, Any]) -> st
         parts += [f"coarse-to-fine {r['coarse']}"] if r.get("coarse") else []
         if r.get("generator"):
             vae = r.get("vae") or {}
-            parts += [f"synthesised through the code of {r['generator']} (latent {vae.get('latent_dim', '?')}, "
+            parts += [f"synthesised through the code of {r['generator']} ("
+                      + (f"{vae['net']}, " if vae.get("net") else "") + f"latent {vae.get('latent_dim', '?')}, "
                       f"beta {vae.get('beta', '?')}"
                       + (f", foreground weight {vae['foreground_weight']:g}" if vae.get("foreground_weight") else "")
                       + f"), code prior {r.get('eta_code')}, start code std {r.get('code_init')}"
