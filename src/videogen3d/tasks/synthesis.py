@@ -110,7 +110,8 @@ class PixelSynthesis(CandidateSelection, pl.LightningModule):
                  coarse_factor: int = 1, coarse_until: float = 0.0, langevin: float = 0.0,
                  generator: nn.Module | None = None, eta_code: float = 1.0, code_init: float = 1.0,
                  layers: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                 select_by: str = "mean", select_layers: str = "joint", code_sphere: bool = False, composite_weight: float = 0.5, layout: float = 0.0,
+                 select_by: str = "mean", select_layers: str = "joint", code_sphere: bool = False,
+                 composite_weight: float = 0.5, layout: float = 0.0,
                  matte: float = 0.0, pair_classifier: nn.Module | None = None, eta_ink: float = 0.0,
                  class_ink: Sequence[float] | torch.Tensor | None = None) -> None:
         super().__init__()
@@ -119,7 +120,8 @@ class PixelSynthesis(CandidateSelection, pl.LightningModule):
                        eta_c3d_scale=eta_c3d_scale, jitter=jitter, eta_tv=eta_tv, coarse_factor=coarse_factor,
                        coarse_until=coarse_until, langevin=langevin, eta_code=eta_code, code_init=code_init,
                        code_sphere=code_sphere, candidates=candidates, select_at=select_at, select_views=select_views,
-                       select_by=select_by, select_layers=select_layers, composite_weight=composite_weight, layout=layout, matte=matte, layers=layers,
+                       select_by=select_by, select_layers=select_layers, composite_weight=composite_weight,
+                       layout=layout, matte=matte, layers=layers,
                        pair=pair_classifier is not None, eta_ink=eta_ink)
         self.composite_weight, self.layout, self.matte = float(composite_weight), float(layout), float(matte)
         self.eta_ink = float(eta_ink)

@@ -27,7 +27,8 @@ def check_settings(*, tempcae: bool, generator: bool, method: str = "ours", opti
                    jitter: dict[str, float] | None = None, eta_tv: float = 0.0, coarse_factor: int = 1,
                    coarse_until: float = 0.0, langevin: float = 0.0, eta_code: float = 1.0, code_init: float = 1.0,
                    code_sphere: bool = False, candidates: int = 1, select_at: float = 0.25, select_views: int = 4,
-                   select_by: str = "mean", select_layers: str = "joint", composite_weight: float = 0.5, layout: float = 0.0, matte: float = 0.0, layers: bool = False,
+                   select_by: str = "mean", select_layers: str = "joint", composite_weight: float = 0.5,
+                   layout: float = 0.0, matte: float = 0.0, layers: bool = False,
                    pair: bool = False, eta_ink: float = 0.0, **_: object) -> None:
     """Refuse a synthesis setting that :class:`PixelSynthesis` cannot run, naming the key and the value;
     ``tempcae``/``generator``/``pair``: whether it gets a tempCAE / a generator / a two-object C3D. The constructor calls it, and
