@@ -296,17 +296,21 @@ def test_candidates_keep_each_videos_best_draw_and_switch_off(tiny_classifier, t
 
 
 class _FixedGuide(nn.Module):
-    """A stand-in guide that gives the i-th clip of a batch probability ``p[i]`` on car_right, the rest spread evenly."""
+    """A stand-in guide that gives the i-th clip of a batch probability ``p[i]`` on each of ``classes``, the rest
+    spread evenly; ``p`` may be a dict by batch size (the composites and the layers, batches of different sizes,
+    then read differently)."""
 
-    def __init__(self, p: list[float]) -> None:
+    def __init__(self, p: list[float] | dict[int, list[float]], classes: tuple[str, ...] = ("car_right",)) -> None:
         super().__init__()
-        self.p = torch.tensor(p)
+        self.p = {n: torch.tensor(v) for n, v in p.items()} if isinstance(p, dict) else torch.tensor(p)
+        self.cols = [CLASS_NAMES.index(c) for c in classes]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k, n = CLASS_NAMES.index("car_right"), len(CLASS_NAMES)
-        probs = ((1 - self.p) / (n - 1)).unsqueeze(1).expand(-1, n).clone()
-        probs[:, k] = self.p
-        return probs[: len(x)].log()
+        n = len(CLASS_NAMES)
+        p = self.p[len(x)] if isinstance(self.p, dict) else self.p[: len(x)]
+        probs = ((1 - len(self.cols) * p) / (n - len(self.cols))).unsqueeze(1).expand(-1, n).clone()
+        probs[:, self.cols] = p.unsqueeze(1)
+        return probs.log()
 
 
 def test_candidates_scored_by_the_weakest_guide_keep_a_draw_every_guide_reads(tiny_classifier, tiny_vae):
@@ -327,21 +331,6 @@ def test_candidates_scored_by_the_weakest_guide_keep_a_draw_every_guide_reads(ti
         PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_by="best", **kw)
 
 
-class _PairGuide(nn.Module):
-    """A stand-in guide that gives the i-th clip of a batch of ``n`` probability ``q[n][i]`` on car_right and on
-    rocket_up each (so the composites and the layers, batches of different sizes, can read differently)."""
-
-    def __init__(self, q: dict[int, list[float]]) -> None:
-        super().__init__()
-        self.q = {n: torch.tensor(v) for n, v in q.items()}
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, q = len(CLASS_NAMES), self.q[len(x)]
-        probs = ((1 - 2 * q) / (n - 2)).unsqueeze(1).expand(-1, n).clone()
-        probs[:, CLASS_NAMES.index("car_right")] = probs[:, CLASS_NAMES.index("rocket_up")] = q
-        return probs.log()
-
-
 def test_candidates_select_layers_each_keeps_each_layers_own_best_draw(tiny_classifier, tiny_vae):
     targets, _ = parse_targets(["car_right", "rocket_up", "car_right+rocket_up"], CLASS_NAMES)
     kw = dict(method="comparison", eta_norm=0.0, generator=tiny_vae, optimizer="adam", lr=0.1, iterations=4, seed=0,
@@ -349,7 +338,8 @@ def test_candidates_select_layers_each_keeps_each_layers_own_best_draw(tiny_clas
     # 9 composites (3 draws per video): the single-label videos keep draw 0 and draw 2 either way; the two-object
     # video's 6 layers, draw by draw: (0.45, 0.05), (0.2, 0.3), (0.25, 0.4): its weaker layer is best in draw 2,
     # its first layer alone in draw 0
-    guide = _PairGuide({9: [0.45, 0.2, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.3], 6: [0.45, 0.05, 0.2, 0.3, 0.25, 0.4]})
+    guide = _FixedGuide({9: [0.45, 0.2, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.3], 6: [0.45, 0.05, 0.2, 0.3, 0.25, 0.4]},
+                        ("car_right", "rocket_up"))
     joint = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), **kw)
     each = PixelSynthesis(tiny_classifier.net, targets, 8, (24, 32), select_layers="each", **kw)
     draws = joint.code.detach().clone()

@@ -11,7 +11,6 @@ PNG, and ``index.html`` with the metrics.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from videogen3d.metrics.video import video_metrics
 from videogen3d.utils.progress import track
 from videogen3d.platform.checkpoint import load_generator
 from videogen3d.platform.results_page import ResultsPage
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import write_json
 
 __all__ = ["METRICS", "evaluate_checkpoint", "markdown_table", "write_json"]
 
@@ -95,8 +94,3 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(result: dict, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(result, indent=2))
-    return path

@@ -22,7 +22,6 @@ clips are rendered from seed 8, at the networks' geometry::
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from videogen3d.synthesis.checkpoints import load_module
 from videogen3d.synthesis.readers import load_readers, real_clips_by_class
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.entry import run_main
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import write_json
 
 __all__ = ["TRANSFORMS", "twin", "motion_reading", "main"]
 
@@ -126,8 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:18s} " + "  ".join(f"{t} {v['class']:.2f} / {v['twin']:.2f} / {v['other']:.2f}"
                                          for t, v in r.items()), flush=True)
     if args.json is not None:
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(readings, indent=2))
+        write_json(readings, args.json)
     return 0
 
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -62,7 +61,7 @@ from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.synthesis.reader_nets import Conv3DReader, FactorisedReader, FramesReader, StillFramesReader
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.entry import run_main
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import atomic_path, write_json
 
 __all__ = ["FramesReader", "FactorisedReader", "Conv3DReader", "StillFramesReader", "RECIPES", "train_reader", "read_real_pairs", "read_videos",
            "read_object_pairs", "real_clips_by_class", "load_reader", "load_readers", "main"]
@@ -329,8 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             print(f"{path}: {name}: " + "; ".join(parts), flush=True)
     if args.json is not None:
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(readings, indent=2))
+        write_json(readings, args.json)
     return 0
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from videogen3d.synthesis.checkpoints import load_module
 from videogen3d.synthesis.readers import real_clips_by_class
 from videogen3d.tasks.classifier import VideoClassifier
 from videogen3d.utils.entry import run_main
-from videogen3d.utils.io import atomic_path
+from videogen3d.utils.io import write_json
 
 __all__ = ["attack_accuracy", "robustness", "main"]
 
@@ -107,8 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{r['eps']}, {r['clips']} real clips, seed {r['seed']}); weakest under PGD: {r['weakest']} "
               f"{r['pgd_per_class'][r['weakest']]:.2f}", flush=True)
     if args.json is not None:
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(results, indent=2))
+        write_json(results, args.json)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -33,6 +34,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def write_json(result: Any, path: str | os.PathLike) -> Path:
+    """Write ``result`` as indented JSON to ``path`` atomically (:func:`atomic_path`); returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
+    return path
 
 
 def _same(a: Path, b: Path) -> bool:
