@@ -309,6 +309,16 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
     for name in (a for a in args[1:] if a.endswith(".pt")):
         t, names = parse_targets([*CLASS_NAMES, "car_right+rocket_up"], list(CLASS_NAMES))
         write_synthesis(Path(name).parent, torch.rand(len(t), 3, 4, 16, 16) * 2 - 1, names, t, {}, CLASS_NAMES, mp4=False)
+    if "--judge" in args:  # a run's judge: an untrained tiny C3D of that geometry
+        from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
+
+        geo = {"class_names": list(CLASS_NAMES), "clip_len": 4, "frame_size": [16, 16]}
+        node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", **geo,
+                "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 2, "width": 0.125, "fc_dim": 16,
+                        "num_classes": len(CLASS_NAMES), "clip_len": 4, "frame_size": [16, 16]}}
+        judge = Path(args[args.index("--judge") + 1])
+        judge.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, judge)
     assert readers(args) == 0, cmd
 
 

@@ -168,6 +168,21 @@ def test_read_videos_refuses_another_geometry_or_class_list():
         readers.read_videos(reader, bad, "check1")
 
 
+def _tiny_judge(path, clip_len, frame_size):
+    """An untrained tiny C3D saved as synth.py saves its judge (weights and the module's config node)."""
+    from hydra.utils import instantiate
+
+    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
+
+    node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "class_names": list(CLASS_NAMES),
+            "clip_len": clip_len, "frame_size": frame_size,
+            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 2, "width": 0.125, "fc_dim": 16,
+                    "num_classes": K, "clip_len": clip_len, "frame_size": frame_size}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, path)
+    return path
+
+
 def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys):
     out = tmp_path / "readers"
     assert readers.main(["train", "--out", str(out), "--readers", "check1,check3", "--frame-size", "16", "16",
@@ -205,6 +220,20 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
     assert [line.split(":")[0] for line in lines] == ["check3"] * 4
     assert "car_right from real x rocket_up from real: both in top 2" in lines[0] and lines[0].split("/")[1].startswith("81,")
     assert "car_right from synth x rocket_up from synth" in lines[3] and lines[3].split("/")[1].startswith("4,")
+    # --edges: the rockets of the real clips also at the left and at the right edge; --judge: a run's judge reads too
+    judge = _tiny_judge(tmp_path / "run" / "judge.ckpt", clip_len=4, frame_size=[16, 16])
+    assert readers.main(["objects", "--readers", str(out), "--pair", "car_right+rocket_up", "--edges", "--judge",
+                         str(judge), str(tmp_path / "real" / "videos.pt")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["check3"] * 8 + ["judge"] * 8
+    pairs = [line.split(": ")[1].split(": both")[0] for line in lines[:8]]
+    assert pairs == [f"car_right from {a} x rocket_up from {b}" for a in ("real", "synth")
+                     for b in ("real", "synth", "real_left", "real_right")]
+    assert all(line.split("/")[1].startswith("81,") for line in lines if "from real x rocket_up from real" in line)
+    other = _tiny_judge(tmp_path / "other" / "judge.ckpt", clip_len=8, frame_size=[16, 16])
+    with pytest.raises(Exception, match="judge.*other"):  # a judge of other clips is refused, naming its file
+        readers.main(["objects", "--readers", str(out), "--pair", "car_right+rocket_up", "--judge", str(other),
+                      str(tmp_path / "real" / "videos.pt")])
     with pytest.raises(SystemExit):
         readers.main(["objects", "--readers", str(out), "--pair", "car_right+car_right", str(tmp_path / "real" / "videos.pt")])
     with pytest.raises(FileNotFoundError, match="two-object reader"):

@@ -113,6 +113,31 @@ def test_spread_layers_moves_a_covered_layer_clear_and_leaves_a_clear_one():
     assert (multiply_blend(moved, 0) <= 1).all()
 
 
+def test_to_side_moves_each_layer_until_its_ink_touches_the_edge_the_same_in_every_frame():
+    from videogen3d.data.transforms import to_side
+
+    layers = torch.ones(3, 3, 4, 12, 16)
+    for t in range(4):  # an object rising: rows change per frame, columns 5-7 (faint haze below the floor at 12)
+        layers[0, :, t, 8 - 2 * t:11 - 2 * t, 5:8] = 0.1
+    layers[0, :, :, :, 12] = 0.99
+    layers[1, :, 1, 2:4, 9:15] = 0.3  # ink in one frame only: it counts
+    left, right = to_side(layers, "left"), to_side(layers, "right")
+    total, haze = float((1 - layers[0].mean(0)).sum()), 0.01 * 12 * 4
+    for moved, first_col, kept in ((left, 0, total), (right, 13, total - haze)):
+        ink = 1 - moved.mean(1)  # (N, T, H, W)
+        assert float(ink[0].sum()) == pytest.approx(kept, abs=1e-3)  # moved 8 right, the haze column leaves the frame
+        cols = (ink[0].amax(dim=(0, 1)) > 0.05).nonzero().flatten()
+        assert int(cols[0]) == first_col and int(cols[-1]) == first_col + 2  # the object, 3 columns wide, whole
+        for t in range(4):  # the same shift in every frame: the rows are those of the frame it came from
+            rows = (ink[0, t].amax(1) > 0.05).nonzero().flatten()
+            assert rows.tolist() == list(range(8 - 2 * t, 11 - 2 * t))
+    assert int((1 - left[1].mean(0)).amax(dim=(0, 1)).gt(0.05).nonzero()[0]) == 0
+    assert int((1 - right[1].mean(0)).amax(dim=(0, 1)).gt(0.05).nonzero()[-1]) == 15
+    assert torch.equal(left[2], layers[2]) and torch.equal(right[2], layers[2])  # nothing to move
+    with pytest.raises(ValueError, match="side 'top'"):
+        to_side(layers, "top")
+
+
 def test_layout_places_a_multi_label_videos_layers_apart_only_in_the_output(tiny_classifier, tiny_vae):
     from videogen3d.data.transforms import multiply_blend, shift_layer
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["jitter", "total_variation", "coarse_gradient", "normalise_gradient", "multiply_blend", "ink_per_frame",
-           "shift_layer", "spread_layers", "matte_layers", "place_layers"]
+           "shift_layer", "to_side", "spread_layers", "matte_layers", "place_layers"]
 
 
 def jitter(video: torch.Tensor, shift: float = 0.0, scale: float = 0.0, time_shift: float = 0.0,
@@ -110,6 +110,21 @@ def shift_layer(layer01: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
         layer01[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
     return out
+
+
+def to_side(layers01: torch.Tensor, side: str, floor: float = 0.05) -> torch.Tensor:
+    """Layers ``(N, C, T, H, W)`` in [0, 1] over white, each moved sideways (:func:`shift_layer`, the same shift in
+    every frame) until its ink touches the frame's ``"left"`` or ``"right"`` edge: its leftmost (rightmost) column
+    with ink above ``floor`` in any frame becomes the first (last) column. A layer without such ink stays."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side {side!r}: expected 'left' or 'right'")
+    w = layers01.shape[-1]
+    out = []
+    for layer in layers01:
+        cols = ((1 - layer.float().mean(0)).amax(dim=(0, 1)) > floor).nonzero().flatten()
+        dx = 0 if not len(cols) else (-int(cols[0]) if side == "left" else w - 1 - int(cols[-1]))
+        out.append(shift_layer(layer, 0, dx))
+    return torch.stack(out) if out else layers01.clone()
 
 
 def spread_layers(layers01: torch.Tensor, max_shift: tuple[int, int]) -> tuple[torch.Tensor, list[tuple[int, int]]]:

@@ -35,6 +35,10 @@ pair of sources the share of composites that each two-object reader reads with b
 
     python -m videogen3d.synthesis.readers objects --readers logs/readers --pair car_right+rocket_up --vae logs/synth/cpu/checkpoints/vae.ckpt logs/synth/cpu/synthesis/best/videos.pt
 
+``--edges`` adds the real clips of class ``b`` moved sideways until they touch the frame's left edge (``real_left``)
+or its right edge (``real_right``; :func:`~videogen3d.data.transforms.to_side`), and ``--judge`` a run's judge
+checkpoint as one more reader (``judge``), so that what an object's place does to a reader is read on real clips.
+
 The frame size and clip length are the cpu scale's unless ``--frame-size H W`` and ``--clip-len T`` say
 otherwise; a reader refuses videos of another geometry, naming both.
 """
@@ -54,8 +58,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
+from videogen3d.data.transforms import to_side
 from videogen3d.losses.synthesis import primary_labels
-from videogen3d.synthesis.checkpoints import safe_load
+from videogen3d.synthesis.checkpoints import load_classifier, safe_load
 from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.synthesis.reader_nets import Conv3DReader, FactorisedReader, FramesReader, StillFramesReader
@@ -207,13 +212,16 @@ def read_object_pairs(reader: nn.Module, sources: dict[str, dict[int, torch.Tens
 
 
 def _object_sources(record: dict[str, Any], classes: Sequence[int], vae_path: Path | None,
-                    clips_per_class: int = 9) -> dict[str, dict[int, torch.Tensor]]:
+                    clips_per_class: int = 9, edges: bool = False) -> dict[str, dict[int, torch.Tensor]]:
     videos, targets = record["videos"].float(), record["targets"].float()
     t, (h, w) = videos.shape[2], videos.shape[3:]
     real = real_clips_by_class((h, w), t, clips_per_class, 8, classes)
     labels, single = primary_labels(targets)
     synth = {k: videos[single & (labels == k)] for k in classes}
     sources = {"real": real, "synth": synth}
+    if edges:  # the second class's real clips at the left and at the right edge
+        b = classes[1]
+        sources |= {f"real_{side}": {b: to_side((real[b] + 1) / 2, side) * 2 - 1} for side in ("left", "right")}
     if vae_path is not None:
         from videogen3d.synthesis.checkpoints import load_vae  # the training stack only where a VAE is asked for
         vae = load_vae(vae_path, {"clip_len": t, "frame_size": [h, w]})
@@ -263,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ob.add_argument("--readers", type=Path, required=True, help="the folder that train wrote")
     ob.add_argument("--pair", required=True, help="two classes, a+b (e.g. car_right+rocket_up)")
     ob.add_argument("--vae", type=Path, default=None, help="a clip VAE checkpoint (vae.ckpt): adds its reconstructions")
+    ob.add_argument("--edges", action="store_true", help="adds the second class's real clips moved to the left and "
+                                                         "to the right edge (real_left, real_right)")
+    ob.add_argument("--judge", type=Path, default=None, help="a run's judge checkpoint (judge.ckpt): read as a reader too")
     ob.add_argument("videos", type=Path, nargs="+", help="videos.pt files (their single-label videos together)")
     args = parser.parse_args(argv)
     for opt in ("epochs", "clips_per_class"):  # max_epochs=-1 would train forever
@@ -284,9 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(shapes) > 1:
             raise ValueError(f"the videos files have clips of different shapes {sorted(shapes)}: {[str(p) for p in args.videos]}")
         record = {k: torch.cat([r[k].float() for r in records]) for k in ("videos", "targets")}
-        sources = _object_sources(record, (a, b), args.vae)
-        for name in two:
-            for r in read_object_pairs(load_reader(name, args.readers / f"{name}.pt"), sources, a, b):
+        nets = {name: load_reader(name, args.readers / f"{name}.pt") for name in two}
+        if args.judge is not None:  # refused before any clip is rendered where it reads other clips
+            t, h, w = record["videos"].shape[2:]
+            nets["judge"] = load_classifier(args.judge, {"clip_len": t, "frame_size": [h, w], "class_names": list(CLASS_NAMES)},
+                                            what="judge", stage="judge").net
+        sources = _object_sources(record, (a, b), args.vae, edges=args.edges)
+        for name, net in nets.items():
+            for r in read_object_pairs(net, sources, a, b):
                 print(f"{name}: {pair[0]} from {r['a']} x {pair[1]} from {r['b']}: both in top 2 {r['both_top2']}/"
                       f"{r['composites']}, p({pair[0]}) {r['p_a']:.2f}, p({pair[1]}) {r['p_b']:.2f}", flush=True)
         return 0
