@@ -60,7 +60,7 @@ from torch.utils.data import DataLoader, Dataset
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
 from videogen3d.data.transforms import to_side
 from videogen3d.losses.synthesis import primary_labels
-from videogen3d.synthesis.checkpoints import load_classifier, safe_load
+from videogen3d.synthesis.checkpoints import load_classifier, load_vae, safe_load
 from videogen3d.synthesis.judge import blended_combinations, judge_clips, read_targets, real_multi_reference, top_k_hits
 from videogen3d.synthesis.outputs import load_synthesis
 from videogen3d.synthesis.reader_nets import Conv3DReader, FactorisedReader, FramesReader, StillFramesReader
@@ -223,7 +223,6 @@ def _object_sources(record: dict[str, Any], classes: Sequence[int], vae_path: Pa
         b = classes[1]
         sources |= {f"real_{side}": {b: to_side((real[b] + 1) / 2, side) * 2 - 1} for side in ("left", "right")}
     if vae_path is not None:
-        from videogen3d.synthesis.checkpoints import load_vae  # the training stack only where a VAE is asked for
         vae = load_vae(vae_path, {"clip_len": t, "frame_size": [h, w]})
         with torch.no_grad():  # each decoded from its code's mean (ClipVAE.reconstruct)
             sources["vae"] = {k: vae.net.reconstruct(x) for k, x in real.items()}
