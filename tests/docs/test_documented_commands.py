@@ -279,6 +279,24 @@ def test_documented_bench_line(cmd: Command, tmp_path: Path, shared_data_dir: Pa
     assert (out / f"{name}.json").is_file(), cmd
 
 
+def _c3d_node(clip_len: int, frame_size: list[int], pools: int) -> dict:
+    """A tiny C3D's module node, as the stages keep it in a checkpoint."""
+    from videogen3d.data.moving_objects import CLASS_NAMES
+
+    return {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "class_names": list(CLASS_NAMES),
+            "clip_len": clip_len, "frame_size": frame_size,
+            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": pools, "width": 0.125, "fc_dim": 16,
+                    "num_classes": len(CLASS_NAMES), "clip_len": clip_len, "frame_size": frame_size}}
+
+
+def _save_untrained(node: dict, path: Path) -> None:
+    """The module of ``node``, untrained, saved as the stages save theirs (weights and the node)."""
+    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, path)
+
+
 @pytest.fixture(scope="module")
 def readers_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("readers_docs")
@@ -310,15 +328,7 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
         t, names = parse_targets([*CLASS_NAMES, "car_right+rocket_up"], list(CLASS_NAMES))
         write_synthesis(Path(name).parent, torch.rand(len(t), 3, 4, 16, 16) * 2 - 1, names, t, {}, CLASS_NAMES, mp4=False)
     if "--judge" in args:  # a run's judge: an untrained tiny C3D of that geometry
-        from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
-
-        geo = {"class_names": list(CLASS_NAMES), "clip_len": 4, "frame_size": [16, 16]}
-        node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", **geo,
-                "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 2, "width": 0.125, "fc_dim": 16,
-                        "num_classes": len(CLASS_NAMES), "clip_len": 4, "frame_size": [16, 16]}}
-        judge = Path(args[args.index("--judge") + 1])
-        judge.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, judge)
+        _save_untrained(_c3d_node(4, [16, 16], pools=2), Path(args[args.index("--judge") + 1]))
     assert readers(args) == 0, cmd
 
 
@@ -329,21 +339,14 @@ ROBUSTNESS = [c for c in COMMANDS if c.line.startswith("python -m videogen3d.syn
 def test_documented_robustness_line(cmd: Command, tmp_path: Path, monkeypatch):
     """The line with each checkpoint it names written here (an untrained tiny C3D, 8 frames of 32x24), one clip per
     class and one PGD step appended."""
-    from videogen3d.data.moving_objects import CLASS_NAMES
-    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
     from videogen3d.synthesis.robustness import main as robustness
 
     monkeypatch.chdir(tmp_path)
-    geo = {"class_names": list(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}
-    node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", **geo,
-            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 3, "width": 0.125, "fc_dim": 16,
-                    "num_classes": len(CLASS_NAMES), "clip_len": 8, "frame_size": [24, 32]}}
     args = cmd.argv[3:]
     named = [a for a in args if a.endswith(".ckpt")]
     assert named, f"{cmd}: a documented robustness line names checkpoints"
     for name in named:
-        Path(name).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, name)
+        _save_untrained(_c3d_node(8, [24, 32], pools=3), Path(name))
     assert robustness([*args, "--clips-per-class", "1", "--steps", "1"]) == 0, cmd
 
 
@@ -380,7 +383,6 @@ def test_documented_reconstruction_line(cmd: Command, tmp_path: Path, monkeypatc
     """The line with the clip VAE checkpoint it names written here (an untrained tiny one, 8 frames of 32x24), one
     clip per class appended; the figure it asks for is written."""
     from videogen3d.data.moving_objects import CLASS_NAMES
-    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
     from videogen3d.synthesis.reconstruction import main as reconstruction
 
     monkeypatch.chdir(tmp_path)
@@ -388,9 +390,7 @@ def test_documented_reconstruction_line(cmd: Command, tmp_path: Path, monkeypatc
             "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 4, "widths": [8, 8, 8],
                     "clip_len": 8, "frame_size": [24, 32]}}
     args = cmd.argv[3:]
-    ckpt = Path(args[0])
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, ckpt)
+    _save_untrained(node, Path(args[0]))
     errors = reconstruction([*args, "--clips-per-class", "1"])
     assert list(errors) == [*CLASS_NAMES, "mean"], cmd
     if "--png" in args:

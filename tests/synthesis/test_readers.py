@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from _synth_helpers import C3D_MODULE, C3D_NET, build, save_module
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis import readers
@@ -170,16 +171,9 @@ def test_read_videos_refuses_another_geometry_or_class_list():
 
 def _tiny_judge(path, clip_len, frame_size):
     """An untrained tiny C3D saved as synth.py saves its judge (weights and the module's config node)."""
-    from hydra.utils import instantiate
-
-    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
-
-    node = {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "class_names": list(CLASS_NAMES),
-            "clip_len": clip_len, "frame_size": frame_size,
-            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": 2, "width": 0.125, "fc_dim": 16,
-                    "num_classes": K, "clip_len": clip_len, "frame_size": frame_size}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, path)
+    geo = {"clip_len": clip_len, "frame_size": frame_size}
+    node = C3D_MODULE | geo | {"net": C3D_NET | geo | {"pools": 2}}
+    save_module(build(node), node, path)
     return path
 
 
