@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 import torch
 from _doc_commands import REPO, Command, documented_commands
+from _synth_helpers import build, save_module, save_untrained_c3d
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
@@ -279,24 +280,6 @@ def test_documented_bench_line(cmd: Command, tmp_path: Path, shared_data_dir: Pa
     assert (out / f"{name}.json").is_file(), cmd
 
 
-def _c3d_node(clip_len: int, frame_size: list[int], pools: int) -> dict:
-    """A tiny C3D's module node, as the stages keep it in a checkpoint."""
-    from videogen3d.data.moving_objects import CLASS_NAMES
-
-    return {"_target_": "videogen3d.tasks.classifier.VideoClassifier", "class_names": list(CLASS_NAMES),
-            "clip_len": clip_len, "frame_size": frame_size,
-            "net": {"_target_": "videogen3d.models.c3d.C3D", "pools": pools, "width": 0.125, "fc_dim": 16,
-                    "num_classes": len(CLASS_NAMES), "clip_len": clip_len, "frame_size": frame_size}}
-
-
-def _save_untrained(node: dict, path: Path) -> None:
-    """The module of ``node``, untrained, saved as the stages save theirs (weights and the node)."""
-    from videogen3d.synthesis.checkpoints import MODULE_CONFIG_KEY
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": instantiate(node, _convert_="all").state_dict(), MODULE_CONFIG_KEY: node}, path)
-
-
 @pytest.fixture(scope="module")
 def readers_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("readers_docs")
@@ -328,7 +311,7 @@ def test_documented_readers_line(cmd: Command, readers_dir: Path, monkeypatch):
         t, names = parse_targets([*CLASS_NAMES, "car_right+rocket_up"], list(CLASS_NAMES))
         write_synthesis(Path(name).parent, torch.rand(len(t), 3, 4, 16, 16) * 2 - 1, names, t, {}, CLASS_NAMES, mp4=False)
     if "--judge" in args:  # a run's judge: an untrained tiny C3D of that geometry
-        _save_untrained(_c3d_node(4, [16, 16], pools=2), Path(args[args.index("--judge") + 1]))
+        save_untrained_c3d(Path(args[args.index("--judge") + 1]), clip_len=4, frame_size=[16, 16], pools=2)
     assert readers(args) == 0, cmd
 
 
@@ -346,7 +329,7 @@ def test_documented_robustness_line(cmd: Command, tmp_path: Path, monkeypatch):
     named = [a for a in args if a.endswith(".ckpt")]
     assert named, f"{cmd}: a documented robustness line names checkpoints"
     for name in named:
-        _save_untrained(_c3d_node(8, [24, 32], pools=3), Path(name))
+        save_untrained_c3d(Path(name))
     assert robustness([*args, "--clips-per-class", "1", "--steps", "1"]) == 0, cmd
 
 
@@ -390,7 +373,7 @@ def test_documented_reconstruction_line(cmd: Command, tmp_path: Path, monkeypatc
             "net": {"_target_": "videogen3d.models.clip_vae.ClipVAE", "latent_dim": 4, "widths": [8, 8, 8],
                     "clip_len": 8, "frame_size": [24, 32]}}
     args = cmd.argv[3:]
-    _save_untrained(node, Path(args[0]))
+    save_module(build(node), node, Path(args[0]))
     errors = reconstruction([*args, "--clips-per-class", "1"])
     assert list(errors) == [*CLASS_NAMES, "mean"], cmd
     if "--png" in args:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from _synth_helpers import C3D_MODULE, C3D_NET, build, save_module
+from _synth_helpers import save_untrained_c3d
 from videogen3d.data.moving_objects import CLASS_NAMES, render_bank
 from videogen3d.losses.synthesis import parse_targets
 from videogen3d.synthesis import readers
@@ -169,14 +169,6 @@ def test_read_videos_refuses_another_geometry_or_class_list():
         readers.read_videos(reader, bad, "check1")
 
 
-def _tiny_judge(path, clip_len, frame_size):
-    """An untrained tiny C3D saved as synth.py saves its judge (weights and the module's config node)."""
-    geo = {"clip_len": clip_len, "frame_size": frame_size}
-    node = C3D_MODULE | geo | {"net": C3D_NET | geo | {"pools": 2}}
-    save_module(build(node), node, path)
-    return path
-
-
 def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys):
     out = tmp_path / "readers"
     assert readers.main(["train", "--out", str(out), "--readers", "check1,check3", "--frame-size", "16", "16",
@@ -215,7 +207,7 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
     assert "car_right from real x rocket_up from real: both in top 2" in lines[0] and lines[0].split("/")[1].startswith("81,")
     assert "car_right from synth x rocket_up from synth" in lines[3] and lines[3].split("/")[1].startswith("4,")
     # --edges: the rockets of the real clips also at the left and at the right edge; --judge: a run's judge reads too
-    judge = _tiny_judge(tmp_path / "run" / "judge.ckpt", clip_len=4, frame_size=[16, 16])
+    judge = save_untrained_c3d(tmp_path / "run" / "judge.ckpt", clip_len=4, frame_size=[16, 16], pools=2)
     assert readers.main(["objects", "--readers", str(out), "--pair", "car_right+rocket_up", "--edges", "--judge",
                          str(judge), str(tmp_path / "real" / "videos.pt")]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -224,7 +216,7 @@ def test_cli_trains_readers_that_learn_and_scores_a_videos_file(tmp_path, capsys
     assert pairs == [f"car_right from {a} x rocket_up from {b}" for a in ("real", "synth")
                      for b in ("real", "synth", "real_left", "real_right")]
     assert all(line.split("/")[1].startswith("81,") for line in lines if "from real x rocket_up from real" in line)
-    other = _tiny_judge(tmp_path / "other" / "judge.ckpt", clip_len=8, frame_size=[16, 16])
+    other = save_untrained_c3d(tmp_path / "other" / "judge.ckpt", clip_len=8, frame_size=[16, 16], pools=2)
     with pytest.raises(Exception, match="judge.*other"):  # a judge of other clips is refused, naming its file
         readers.main(["objects", "--readers", str(out), "--pair", "car_right+rocket_up", "--judge", str(other),
                       str(tmp_path / "real" / "videos.pt")])

@@ -1,4 +1,4 @@
-"""Shared constants and helpers of the synthesis tests (imported by name; not a conftest)."""
+"""Shared constants and helpers of the synthesis and documentation tests (imported by name from tests/; not a conftest)."""
 
 from typing import Any
 
@@ -62,3 +62,11 @@ class RenderedClips(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"target": self.x[i]}
+
+
+def save_untrained_c3d(path, clip_len: int = 8, frame_size: list[int] | None = None, pools: int = 3):
+    """An untrained tiny C3D saved as ``synth.py`` saves a classifier or its judge (weights and the module's node)."""
+    geo = {"clip_len": clip_len, "frame_size": list(frame_size or [24, 32])}
+    node = C3D_MODULE | geo | {"net": C3D_NET | geo | {"pools": pools}}
+    save_module(build(node), node, path)
+    return path
